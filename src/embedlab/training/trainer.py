@@ -1,0 +1,216 @@
+"""The trainer: a validation split carved from the training data, early stopping with the
+best weights restored, optional class weights, and phases (freeze, then fine-tune).
+
+Everything runs through `keras.Model.fit` on arrays, so a recipe trains as fast as the same
+model written by hand in plain Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from embedlab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainSettings:
+    """Options of one training run.
+
+    Attributes:
+        epochs: Integer. Most epochs in all (phases included).
+        batch_size: Integer. Rows per step.
+        validation_split: Float in [0, 1). Share of the training rows held out for early
+            stopping; 0 trains on everything for `epochs` epochs.
+        patience: Integer. Epochs without a better validation loss before stopping.
+        learning_rate: Float. Adam's learning rate.
+        class_weight: `None` or `"balanced"` (classes weighted by inverse frequency).
+        seed: Integer. Makes the split, initialisation, shuffling and dropout repeatable.
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    validation_split: float = 0.1
+    patience: int = 2
+    learning_rate: float = 1e-3
+    class_weight: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ConfigError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}.")
+        if not 0 <= self.validation_split < 1:
+            raise ConfigError(
+                "`validation_split` must be in [0, 1). "
+                f"Received: validation_split={self.validation_split!r}."
+            )
+        if self.patience < 0:
+            raise ConfigError(f"`patience` must be >= 0. Received: patience={self.patience!r}.")
+        if not self.learning_rate > 0:
+            raise ConfigError(
+                f"`learning_rate` must be > 0. Received: learning_rate={self.learning_rate!r}."
+            )
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(
+                "`class_weight` must be None or 'balanced'. "
+                f"Received: class_weight={self.class_weight!r}."
+            )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Phase:
+    """A stretch of training with the embedding frozen or not, at a learning rate."""
+
+    epochs: int
+    trainable_embedding: bool = True
+    learning_rate: float | None = None  # None: the settings' rate
+    name: str = "train"
+
+
+@dataclass
+class History:
+    """Per-epoch metrics, and where each phase began (epoch index)."""
+
+    epochs: list[dict] = field(default_factory=list)
+    phases: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def compile_model(model, task: str, learning_rate: float) -> None:
+    """Compile with Adam and the task's loss (binary/sparse categorical cross-entropy, MSE)."""
+    import keras
+
+    if task == "binary":
+        loss, metrics = "binary_crossentropy", [keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif task == "multiclass":
+        loss = "sparse_categorical_crossentropy"
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    else:
+        loss, metrics = "mean_squared_error", [keras.metrics.MeanAbsoluteError(name="mae")]
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=loss, metrics=metrics
+    )
+
+
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation): a seeded permutation, the last `fraction` held out."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction)) if fraction > 0 else 0
+    if fraction > 0 and (n_val < 1 or n - n_val < 1):
+        raise ConfigError(
+            f"a validation split of {fraction} leaves no rows to train or to validate on "
+            f"{n} rows. Pass more rows or --validation-split 0."
+        )
+    return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
+
+
+def balanced_weights(task: str, y: np.ndarray) -> np.ndarray:
+    """Per-row weights n / (k * count of the row's class)."""
+    if task == "regression":
+        raise ConfigError(
+            "`class_weight='balanced'` needs a classification task. Received task='regression'. "
+            "Remove --class-weight."
+        )
+    classes = np.asarray(y).astype("int64").reshape(-1)
+    counts = np.bincount(classes)
+    present = counts > 0
+    weights = np.zeros(len(counts))
+    weights[present] = len(classes) / (present.sum() * counts[present])
+    return weights[classes].astype("float32")
+
+
+def train(
+    model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    task: str,
+    settings: TrainSettings,
+    phases: list[Phase] | None = None,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> History:
+    """Fit `model` on `(x, y)` through its phases, early stopping on a validation split.
+
+    Returns the history: one dict per epoch (loss, metrics, val_*, phase, learning rate).
+    The model ends with the weights of its best validation epoch.
+    """
+    import keras
+
+    keras.utils.set_random_seed(settings.seed)
+    phases = phases or [Phase(settings.epochs)]
+    if settings.validation_split > 0:
+        tr, va = split_validation(len(x), settings.validation_split, settings.seed)
+        x_tr, y_tr, validation = x[tr], y[tr], (x[va], y[va])
+    else:
+        x_tr, y_tr, validation = x, y, None
+    sample_weight = (
+        balanced_weights(task, y_tr) if settings.class_weight == "balanced" else None
+    )
+    history = History()
+    best = np.inf
+    best_weights = None
+    start = 0
+    embedding = _find_embedding(model)
+    for phase in phases:
+        if phase.epochs <= 0:
+            continue
+        rate = phase.learning_rate or settings.learning_rate
+        if embedding is not None:
+            embedding.trainable = phase.trainable_embedding
+        compile_model(model, task, rate)  # Keras needs a recompile after `trainable` changes
+        history.phases.append(
+            {"name": phase.name, "start_epoch": start, "learning_rate": rate,
+             "trainable_embedding": phase.trainable_embedding}
+        )
+        stop = []
+        if validation is not None:
+            stop = [
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=settings.patience, restore_best_weights=True,
+                    min_delta=1e-4,
+                )
+            ]
+        result = model.fit(
+            x_tr, y_tr, sample_weight=sample_weight, validation_data=validation,
+            epochs=start + phase.epochs, initial_epoch=start, batch_size=settings.batch_size,
+            shuffle=True, verbose=verbose, callbacks=stop + list(callbacks or []),
+        )
+        ran = len(result.history.get("loss", []))
+        improved = False
+        for i in range(ran):
+            row = {k: float(v[i]) for k, v in result.history.items()}
+            row.update(epoch=start + i + 1, phase=phase.name, learning_rate=rate)
+            history.epochs.append(row)
+            if validation is not None and row["val_loss"] < best - 1e-4:
+                best, history.best_epoch, improved = row["val_loss"], start + i + 1, True
+        if stop and stop[0].stopped_epoch > 0:
+            history.stopped_early = True
+        if validation is not None:
+            # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
+            if improved:
+                best_weights = model.get_weights()
+            elif best_weights is not None:
+                model.set_weights(best_weights)
+        start += ran
+    return history
+
+
+def _find_embedding(model):
+    try:
+        return model.get_layer("embedding")
+    except ValueError:
+        return None
