@@ -1,0 +1,53 @@
+import keras
+import numpy as np
+import pytest
+
+from embedlab.errors import ConfigError
+from embedlab.models.recipes import build_model
+from embedlab.training.trainer import TrainSettings, balanced_weights, split_validation, train
+
+
+def test_settings_validate_at_the_door():
+    with pytest.raises(ConfigError, match="epochs"):
+        TrainSettings(epochs=0)
+    with pytest.raises(ConfigError, match="validation_split"):
+        TrainSettings(validation_split=1.0)
+    with pytest.raises(ConfigError, match="class_weight"):
+        TrainSettings(class_weight="auto")
+
+
+def test_split_is_seeded_and_disjoint():
+    a_tr, a_va = split_validation(100, 0.2, seed=3)
+    b_tr, b_va = split_validation(100, 0.2, seed=3)
+    assert a_va.tolist() == b_va.tolist() and len(a_va) == 20
+    assert not set(a_tr) & set(a_va) and len(a_tr) + len(a_va) == 100
+    with pytest.raises(ConfigError, match="no rows"):
+        split_validation(1, 0.5, seed=0)
+
+
+def test_balanced_weights_equalise_the_classes():
+    y = np.array([0, 0, 0, 1], dtype="float32")
+    w = balanced_weights("binary", y)
+    assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
+    with pytest.raises(ConfigError, match="classification"):
+        balanced_weights("regression", y)
+
+
+def test_early_stopping_restores_the_best_epoch_and_is_repeatable():
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 30, size=(200, 6)).astype("int32")
+    y = rng.integers(0, 2, 200).astype("float32")  # noise: validation loss soon rises
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(4)
+        model = build_model("bag", input_dim=30, length=6, dim=8, task="binary")
+        h = train(model, x, y, task="binary",
+                  settings=TrainSettings(epochs=30, patience=1, learning_rate=0.05, seed=4))
+        results.append([e["val_loss"] for e in h.epochs])
+        assert h.stopped_early and len(h.epochs) < 30
+        best = min(e["val_loss"] for e in h.epochs)
+        assert h.epochs[h.best_epoch - 1]["val_loss"] == best
+        _, va = split_validation(200, 0.1, seed=4)
+        now = model.evaluate(x[va], y[va], verbose=0, return_dict=True)["loss"]
+        assert now == pytest.approx(best, rel=1e-4)
+    assert results[0] == results[1]
