@@ -4,6 +4,7 @@ import pytest
 
 from embedlab.errors import ConfigError
 from embedlab.models.recipes import build_model
+from embedlab.training.metrics import roc_auc
 from embedlab.training.trainer import TrainSettings, balanced_weights, split_validation, train
 
 
@@ -43,11 +44,11 @@ def test_early_stopping_restores_the_best_epoch_and_is_repeatable():
         model = build_model("bag", input_dim=30, length=6, dim=8, task="binary")
         h = train(model, x, y, task="binary",
                   settings=TrainSettings(epochs=30, patience=1, learning_rate=0.05, seed=4))
-        results.append([e["val_loss"] for e in h.epochs])
-        assert h.stopped_early and len(h.epochs) < 30
-        best = min(e["val_loss"] for e in h.epochs)
-        assert h.epochs[h.best_epoch - 1]["val_loss"] == best
+        results.append([e["val_auc"] for e in h.epochs])
+        assert h.stopped_early and len(h.epochs) < 30 and h.monitor == "val_auc"
+        best = max(e["val_auc"] for e in h.epochs)
+        assert h.epochs[h.best_epoch - 1]["val_auc"] == best
         _, va = split_validation(200, 0.1, seed=4)
-        now = model.evaluate(x[va], y[va], verbose=0, return_dict=True)["loss"]
-        assert now == pytest.approx(best, rel=1e-4)
+        now = roc_auc(y[va], model.predict(x[va], verbose=0))
+        assert now == pytest.approx(best, abs=1e-6)
     assert results[0] == results[1]

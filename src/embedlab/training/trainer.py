@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from embedlab.errors import ConfigError
+from embedlab.training.callbacks import validation_auc_callback
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ class TrainSettings:
         batch_size: Integer. Rows per step.
         validation_split: Float in [0, 1). Share of the training rows held out for early
             stopping; 0 trains on everything for `epochs` epochs.
-        patience: Integer. Epochs without a better validation loss before stopping.
+        patience: Integer. Epochs without a better validation score before stopping (the
+            validation AUC for a binary task, the validation loss otherwise).
         learning_rate: Float. Adam's learning rate.
         class_weight: `None` or `"balanced"` (classes weighted by inverse frequency).
         seed: Integer. Makes the split, initialisation, shuffling and dropout repeatable.
@@ -84,6 +86,7 @@ class History:
     phases: list[dict] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    monitor: str = "val_loss"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -161,6 +164,8 @@ def train(
         balanced_weights(task, y_tr) if settings.class_weight == "balanced" else None
     )
     history = History()
+    monitor, sign = ("val_auc", -1.0) if task == "binary" else ("val_loss", 1.0)
+    history.monitor = monitor
     best = np.inf
     best_weights = None
     start = 0
@@ -178,12 +183,14 @@ def train(
         )
         stop = []
         if validation is not None:
-            stop = [
+            if monitor == "val_auc":
+                stop.append(validation_auc_callback(*validation, settings.batch_size))
+            stop.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=settings.patience, restore_best_weights=True,
-                    min_delta=1e-4,
+                    monitor=monitor, mode="max" if sign < 0 else "min",
+                    patience=settings.patience, restore_best_weights=True, min_delta=1e-4,
                 )
-            ]
+            )
         result = model.fit(
             x_tr, y_tr, sample_weight=sample_weight, validation_data=validation,
             epochs=start + phase.epochs, initial_epoch=start, batch_size=settings.batch_size,
@@ -195,9 +202,9 @@ def train(
             row = {k: float(v[i]) for k, v in result.history.items()}
             row.update(epoch=start + i + 1, phase=phase.name, learning_rate=rate)
             history.epochs.append(row)
-            if validation is not None and row["val_loss"] < best - 1e-4:
-                best, history.best_epoch, improved = row["val_loss"], start + i + 1, True
-        if stop and stop[0].stopped_epoch > 0:
+            if validation is not None and sign * row[monitor] < best - 1e-4:
+                best, history.best_epoch, improved = sign * row[monitor], start + i + 1, True
+        if stop and stop[-1].stopped_epoch > 0:
             history.stopped_early = True
         if validation is not None:
             # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
