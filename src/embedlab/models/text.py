@@ -316,6 +316,28 @@ class TextClassifier:
         result["rows"] = len(texts)
         return result
 
+    # ------------------------------------------------------------ the learned table
+    def embedding_vectors(self, *, initial: bool = False):
+        """The embedding rows of the vocabulary's words as a `WordVectors` (neighbours,
+        similarities, exports). `initial=True` gives the rows as they were before training
+        (pre-trained vectors only). The padding, unknown and n-gram rows are left out."""
+        from embedlab.vectors import WordVectors
+
+        self._require_fitted()
+        vocab = self.encoder.vocabulary
+        if initial:
+            if self.initial_embedding is None:
+                raise ConfigError(
+                    "initial rows exist only for a model started from pre-trained vectors. "
+                    "Received a randomly initialised one; use initial=False."
+                )
+            table = self.initial_embedding
+        else:
+            table = np.asarray(self.model.get_layer("embedding").get_weights()[0])
+        words = vocab.index_to_key[2:]
+        source = "initial rows" if initial else "trained rows"
+        return WordVectors(words, table[2 : len(vocab)], source=source, format=None)
+
     # ------------------------------------------------------------------ bundles
     def manifest(self) -> dict:
         self._require_fitted()
