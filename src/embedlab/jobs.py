@@ -129,48 +129,70 @@ def train_text(
     return report, clf
 
 
+# Bundle kinds: the class that loads each (module path, class name).
+BUNDLE_KINDS: dict[str, tuple[str, str]] = {
+    "text": ("embedlab.models.text", "TextClassifier"),
+}
+
+
 def load_bundle(path: str | os.PathLike):
-    """Load any bundle by its kind."""
+    """Load any bundle by its kind (see BUNDLE_KINDS)."""
+    import importlib
+
     manifest = artifacts.read_manifest(path)
     kind = manifest.get("kind")
-    if kind == "text":
-        from embedlab.models.text import TextClassifier
-
-        return TextClassifier.load(path)
-    raise BundleError(
-        f"bundle {str(path)!r} is of kind {kind!r}, which this embedlab cannot load. "
-        "Upgrade embedlab."
-    )
+    if kind not in BUNDLE_KINDS:
+        raise BundleError(
+            f"bundle {str(path)!r} is of kind {kind!r}, which this embedlab cannot load. "
+            "Upgrade embedlab."
+        )
+    module, name = BUNDLE_KINDS[kind]
+    return getattr(importlib.import_module(module), name).load(path)
 
 
 def predict(
     bundle: str | os.PathLike,
     *,
     texts: list[str] | None = None,
-    input: str | os.PathLike | None = None,
+    input: str | os.PathLike | pa.Table | None = None,
     text: str | None = None,
     output: str | os.PathLike | None = None,
 ) -> pa.Table:
-    """Predict from raw text with a bundle: `texts`, or a file's `text` column.
+    """Predict from raw input with a bundle: `texts` (text models), or the rows of a file.
 
-    Returns the input rows plus `predicted` and the probability column(s); writes them to
-    `output` (CSV, TSV, JSONL or Parquet, by extension) when given.
+    Each bundle's model names the columns it reads (`input_columns`); for a text model,
+    `text` renames its column. Returns the input rows plus `predicted` and, for classifiers,
+    the probability column(s); writes them to `output` (CSV, TSV, JSONL or Parquet, by
+    extension) when given.
     """
     model = load_bundle(bundle)
-    column = text or model.manifest_data.get("columns", {}).get("text", "text")
+    columns = list(model.input_columns)
+    if text is not None:
+        if len(columns) != 1:
+            raise DataError(
+                f"--text names the text column of a text model; this bundle reads the columns "
+                f"{columns}. Remove --text."
+            )
+        columns = [text]
     if input is not None and texts:
         raise DataError("pass texts or --input FILE, not both.")
     if input is not None:
-        table = read_table(input, columns=[column])
-        values = table[column].cast(pa.string()).fill_null("").to_pylist()
+        table = input if isinstance(input, pa.Table) else read_table(input, columns=columns)
+        require_columns(table, columns)
     elif texts:
-        table = pa.table({column: texts})
-        values = list(texts)
+        if len(columns) != 1:
+            raise DataError(
+                f"this bundle reads the columns {columns}, not a single text. "
+                "Pass --input FILE with those columns."
+            )
+        table = pa.table({columns[0]: list(texts)})
     else:
         raise DataError(
-            "nothing to predict: pass texts as arguments or --input FILE --text COLUMN."
+            "nothing to predict: pass texts as arguments, or --input FILE with the columns "
+            f"{columns}."
         )
-    for name, values_out in model.prediction_columns(values).items():
+    renamed = table.select(columns).rename_columns(list(model.input_columns))
+    for name, values_out in model.predict_table(renamed).items():
         if name in table.column_names:
             table = table.drop_columns([name])
         table = table.append_column(name, pa.array(values_out))

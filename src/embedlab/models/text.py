@@ -140,6 +140,7 @@ class TextClassifier:
         self.metrics: dict = {}
         self.data_summary: dict = {}
         self.coverage = None
+        self.manifest_data: dict = {}
         self.initial_embedding: np.ndarray | None = None
         self.vectors_info: dict | None = None
 
@@ -296,6 +297,21 @@ class TextClassifier:
             for i, cls in enumerate(self.target.classes):
                 columns[f"probability_{cls}"] = prob[:, i].tolist()
         return columns
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns `predict_table` reads: the training text column."""
+        columns = getattr(self, "manifest_data", {}).get("columns", {})
+        return [columns.get("text", "text")]
+
+    def predict_table(self, table) -> dict[str, list]:
+        """Prediction columns for the rows of an Arrow table holding `input_columns`."""
+        import pyarrow as pa
+
+        col = table[self.input_columns[0]]
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = col.cast(pa.string())
+        return self.prediction_columns(col.fill_null("").to_pylist())
 
     def evaluate(self, texts, labels) -> dict:
         """Metrics on labelled texts: accuracy + AUC (binary), accuracy + macro-F1

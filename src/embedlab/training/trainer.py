@@ -148,6 +148,8 @@ def train(
 ) -> History:
     """Fit `model` on `(x, y)` through its phases, early stopping on a validation split.
 
+    `x` is an array, or a dict of arrays keyed by input name for a model with several inputs.
+
     Returns the history: one dict per epoch (loss, metrics, val_*, phase, learning rate).
     The model ends with the weights of its best validation epoch.
     """
@@ -156,8 +158,8 @@ def train(
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
     if settings.validation_split > 0:
-        tr, va = split_validation(len(x), settings.validation_split, settings.seed)
-        x_tr, y_tr, validation = x[tr], y[tr], (x[va], y[va])
+        tr, va = split_validation(len(y), settings.validation_split, settings.seed)
+        x_tr, y_tr, validation = _take(x, tr), y[tr], (_take(x, va), y[va])
     else:
         x_tr, y_tr, validation = x, y, None
     sample_weight = (
@@ -214,6 +216,13 @@ def train(
                 model.set_weights(best_weights)
         start += ran
     return history
+
+
+def _take(x, rows: np.ndarray):
+    """Rows of an input: an array, or a dict of arrays (a model with several inputs)."""
+    if isinstance(x, dict):
+        return {name: value[rows] for name, value in x.items()}
+    return x[rows]
 
 
 def _find_embedding(model):
