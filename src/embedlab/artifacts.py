@@ -41,17 +41,7 @@ def write_bundle(
 ) -> Path:
     """Write a bundle atomically. `writers` maps a file or folder name to a function that
     writes it given its full path. An existing bundle at `path` is replaced."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise BundleError(
-            f"expected a directory for the bundle, but {str(path)!r} is a file. "
-            "Pass a new directory name with --output."
-        )
-    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
-        raise BundleError(
-            f"{str(path)!r} exists and is not an embedlab bundle; refusing to replace it. "
-            "Pass a new or empty directory with --output."
-        )
+    path = check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -71,6 +61,23 @@ def write_bundle(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return path
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """Check, before any work, that a bundle may be written at `path`: a new or empty
+    directory, or an older bundle (which is replaced). Anything else is never touched."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BundleError(
+            f"expected a directory for the bundle, but {str(path)!r} is a file. "
+            "Pass a new directory name with --output."
+        )
+    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
+        raise BundleError(
+            f"{str(path)!r} exists and is not an embedlab bundle; refusing to replace it. "
+            "Pass a new or empty directory with --output."
+        )
     return path
 
 

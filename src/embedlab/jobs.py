@@ -84,6 +84,7 @@ def train_text(
     from embedlab.models.text import TextClassifier
 
     start = time.perf_counter()
+    artifacts.check_output(output)
     if isinstance(data, pa.Table):
         table, dropped = _clean(data, text, label, "the training table")
     else:

@@ -102,3 +102,32 @@ def test_bad_files(tmp_path):
 def test_bad_bundle(tmp_path):
     result = _invoke("predict", tmp_path, "hello")
     assert result.exit_code == 2 and "manifest.json is missing" in result.output
+
+
+def test_quiet_prints_results_only(bundle):
+    _, out, _ = bundle
+    result = _invoke("--quiet", "predict", out, "fresh tasty tea")
+    assert result.exit_code == 0 and "predicted" in result.output
+    loud = _invoke("predict", out, "fresh tasty tea", "-o", out.parent / "p.csv")
+    quiet = _invoke("-q", "predict", out, "fresh tasty tea", "-o", out.parent / "q.csv")
+    assert "written" in loud.output and quiet.output.strip() == ""
+
+
+def test_python_dash_m_runs_the_same_app():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "embedlab", "--version"], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.strip() == f"embedlab {__version__}"
+
+
+def test_output_that_is_not_a_bundle_is_never_replaced(bundle, tmp_path):
+    root, _, _ = bundle
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = _invoke("train", "text", root / "reviews.csv", "--text", "review", "--label",
+                     "score", "--arch", "bag", "--epochs", "1", "-o", precious)
+    assert result.exit_code == 2 and "not an embedlab bundle" in result.output
+    assert (precious / "notes.txt").read_text() == "keep me"
