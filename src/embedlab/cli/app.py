@@ -58,11 +58,8 @@ def _root(
 
 def _register() -> None:
     from embedlab.cli import commands  # noqa: F401  (registers train/predict/demo)
+    from embedlab.cli.vectors import vectors_app
 
-    try:
-        from embedlab.cli.vectors import vectors_app
-    except ImportError:  # pragma: no cover - only while the vectors group is absent
-        return
     app.add_typer(vectors_app, name="vectors")
 
 
