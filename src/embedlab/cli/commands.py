@@ -59,10 +59,13 @@ def train_text(
         False, "--fine-tune", help="Fine-tune the pre-trained table from the start (the default)."
     ),
     freeze_epochs: int = typer.Option(
-        0, "--freeze-epochs", help="Frozen for the first N epochs, then fine-tuned at a tenth of the rate."
+        0, "--freeze-epochs", help="Frozen for the first N epochs, then fine-tuned at half the rate."
     ),
     unknown: str = typer.Option(
         "random", "--unknown", help="Rows for words the vectors lack: random, zeros, mean, subword."
+    ),
+    vectors_std: float = typer.Option(
+        0.2, "--vectors-std", help="Rescale the pre-trained rows to this spread (0: keep raw)."
     ),
 ) -> None:
     """Train a text model on labelled raw text.
@@ -88,6 +91,7 @@ def train_text(
         min_count=min_count, task=task, positive=positive, validation_split=validation_split,
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
+        vectors_std=vectors_std or None,
         verbose=_keras_verbosity(),
     )
     print_train_report(report)
