@@ -12,8 +12,6 @@ from __future__ import annotations
 import statistics
 import time
 
-import numpy as np
-
 from bench._report import md_table, write_section
 
 TEXT, LABEL = "Review Text", "Recommended IND"

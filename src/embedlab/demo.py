@@ -44,7 +44,8 @@ def run(
     out.table(
         "predictions",
         ["text", "predicted", "probability of 'great'"],
-        [[t, p, q] for t, p, q in zip(SAMPLES, columns["predicted"], columns["probability"])],
+        [list(row) for row in zip(SAMPLES, columns["predicted"], columns["probability"],
+                                  strict=True)],
     )
     out.info(f"try: embedlab predict {output} \"your review here\"")
     return report.test

@@ -26,7 +26,8 @@ def bundle(tmp_path_factory):
                             "score": labels + ["great", None]}), data)
     test = root / "test.jsonl"
     t2, l2 = make_reviews(60, seed=9)
-    test.write_text("".join(json.dumps({"review": a, "score": b}) + "\n" for a, b in zip(t2, l2)))
+    rows = (json.dumps({"review": a, "score": b}) + "\n" for a, b in zip(t2, l2, strict=True))
+    test.write_text("".join(rows))
     out = root / "bundle"
     result = _invoke("train", "text", data, "--text", "review", "--label", "score",
                      "--arch", "bag", "--epochs", "6", "--test", test, "-o", out)

@@ -49,6 +49,6 @@ def test_broken_parquet_is_a_data_error(tmp_path):
 
 
 def test_failed_write_leaves_nothing(tmp_path):
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):
         write_table("not a table", tmp_path / "out.parquet")
     assert list(tmp_path.iterdir()) == []

@@ -37,7 +37,9 @@ def train_text(
     max_length: int = typer.Option(
         None, "--max-length", help="Sequence length (default: 95th percentile, capped at 500)."
     ),
-    max_tokens: int = typer.Option(20000, "--max-tokens", help="Vocabulary size, reserved ids included."),
+    max_tokens: int = typer.Option(
+        20000, "--max-tokens", help="Vocabulary size, reserved ids included."
+    ),
     min_count: int = typer.Option(1, "--min-count", help="Rarer words map to unknown."),
     task: str = typer.Option(
         None, "--task", help="binary, multiclass or regression (default: from the label)."
@@ -47,19 +49,23 @@ def train_text(
     validation_split: float = typer.Option(
         0.1, "--validation-split", help="Share of training rows held out for early stopping."
     ),
-    patience: int = typer.Option(2, "--patience", help="Epochs without improvement before stopping."),
+    patience: int = typer.Option(
+        2, "--patience", help="Epochs without improvement before stopping."
+    ),
     learning_rate: float = typer.Option(1e-3, "--learning-rate", help="Adam's learning rate."),
-    class_weight: str = typer.Option(None, "--class-weight", help="'balanced' to weight rare classes up."),
+    class_weight: str = typer.Option(
+        None, "--class-weight", help="'balanced' to weight rare classes up."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     vectors: str = typer.Option(
-        None, "--vectors", help="Pre-trained vectors to start from: a file or a name (glove-6b-50d)."
+        None, "--vectors", help="Pre-trained vectors: a file or a name (glove-6b-50d)."
     ),
     freeze: bool = typer.Option(False, "--freeze", help="Keep the pre-trained table frozen."),
     fine_tune: bool = typer.Option(
-        False, "--fine-tune", help="Fine-tune the pre-trained table from the start (the default)."
+        False, "--fine-tune", help="Fine-tune the pre-trained table from the start (default)."
     ),
     freeze_epochs: int = typer.Option(
-        0, "--freeze-epochs", help="Frozen for the first N epochs, then fine-tuned at half the rate."
+        0, "--freeze-epochs", help="Frozen for N epochs, then fine-tuned at half the rate."
     ),
     unknown: str = typer.Option(
         "random", "--unknown", help="Rows for words the vectors lack: random, zeros, mean, subword."

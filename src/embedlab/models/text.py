@@ -100,7 +100,8 @@ class TextClassifier:
         self.freeze = freeze
         if not isinstance(freeze_epochs, int) or freeze_epochs < 0:
             raise ConfigError(
-                f"`freeze_epochs` must be an integer >= 0. Received: freeze_epochs={freeze_epochs!r}."
+                "`freeze_epochs` must be an integer >= 0. "
+                f"Received: freeze_epochs={freeze_epochs!r}."
             )
         if freeze and freeze_epochs:
             raise ConfigError(
