@@ -52,3 +52,17 @@ def test_early_stopping_restores_the_best_epoch_and_is_repeatable():
         now = roc_auc(y[va], model.predict(x[va], verbose=0))
         assert now == pytest.approx(best, abs=1e-6)
     assert results[0] == results[1]
+
+
+def test_a_second_call_that_changes_nothing_keeps_the_compiled_step():
+    x = np.random.default_rng(0).integers(1, 30, size=(64, 6)).astype("int32")
+    y = (x[:, 0] % 2).astype("float32")
+    model = build_model("bag", input_dim=30, length=6, dim=4, task="binary")
+    settings = TrainSettings(epochs=1, validation_split=0.0)
+    train(model, x, y, task="binary", settings=settings)
+    step = model.train_function
+    train(model, x, y, task="binary", settings=settings)
+    assert model.train_function is step
+    train(model, x, y, task="binary", settings=TrainSettings(epochs=1, validation_split=0.0,
+                                                              learning_rate=0.01))
+    assert model.train_function is not step  # a new rate: compiled again

@@ -8,6 +8,7 @@ model written by hand in plain Keras.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -176,9 +177,7 @@ def train(
         if phase.epochs <= 0:
             continue
         rate = phase.learning_rate or settings.learning_rate
-        if embedding is not None:
-            embedding.trainable = phase.trainable_embedding
-        compile_model(model, task, rate)  # Keras needs a recompile after `trainable` changes
+        _prepare(model, embedding, task, rate, phase.trainable_embedding)
         history.phases.append(
             {"name": phase.name, "start_epoch": start, "learning_rate": rate,
              "trainable_embedding": phase.trainable_embedding}
@@ -216,6 +215,25 @@ def train(
                 model.set_weights(best_weights)
         start += ran
     return history
+
+
+# What each model was last compiled for, so a call that changes nothing keeps Keras's
+# compiled train step (a recompile makes JAX trace and compile the step again).
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _prepare(model, embedding, task: str, rate: float, trainable: bool) -> None:
+    """Set the embedding's `trainable` and compile, unless the model is already compiled
+    exactly so (Keras needs a recompile after `trainable` changes)."""
+    wanted = (task, float(rate), trainable)
+    if getattr(model, "compiled", False) and _COMPILED.get(model) == wanted and (
+        embedding is None or embedding.trainable == trainable
+    ):
+        return
+    if embedding is not None:
+        embedding.trainable = trainable
+    compile_model(model, task, rate)
+    _COMPILED[model] = wanted
 
 
 def _take(x, rows: np.ndarray):
