@@ -51,22 +51,28 @@ def run(recipes=("cnn", "bilstm"), seeds=(0, 1, 2)) -> dict:
                       f"({secs[-1]:.0f} s)", flush=True)
             results[(arch, mode)] = (float(np.mean(aucs)), float(np.min(aucs)),
                                      float(np.mean(secs)))
+            _write(results, seeds, coverage)  # after each row, so a cut-short run keeps them
+    return {f"{a} / {m}": v for (a, m), v in results.items()}
+
+
+def _write(results: dict, seeds, coverage) -> None:
     rows = [[arch, mode, auc, worst, f"{sec:.0f}"]
             for (arch, mode), (auc, worst, sec) in results.items()]
-    best_random = max(v[0] for (a, m), v in results.items() if m == "random")
-    best_glove = max(v[0] for (a, m), v in results.items() if m != "random")
+    best_random = max((v[0] for (a, m), v in results.items() if m == "random"), default=0.0)
+    best_glove = max((v[0] for (a, m), v in results.items() if m != "random"), default=0.0)
     body = (
         f"Women's reviews split (label Recommended IND), dimension 50, mean test AUC over seeds "
         f"{list(seeds)}. Target: the best GloVe-initialised run at least as good as the best "
         "random-initialised one.\n\n"
-        + (f"Coverage of the vocabulary by GloVe 6B 50d: {coverage.summary()}\n\n"
-           if coverage is not None and hasattr(coverage, "summary") else "")
+        + (f"Coverage of the vocabulary by GloVe 6B 50d: {coverage.words_found:,} of "
+           f"{coverage.words_total:,} words ({coverage.words_share:.1%}), "
+           f"{coverage.tokens_share:.1%} of training tokens.\n\n"
+           if coverage is not None else "")
         + md_table(["recipe", "embedding", "test AUC (mean)", "AUC (worst seed)", "seconds/run"],
                    rows)
         + f"\n\nBest GloVe-initialised: {best_glove:.3f}; best random: {best_random:.3f}."
     )
     write_section("Text recipes: pre-trained vectors", body, command="python -m bench.text_vectors")
-    return {f"{a} / {m}": v for (a, m), v in results.items()}
 
 
 def main() -> None:
