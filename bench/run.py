@@ -10,7 +10,10 @@ import importlib
 import sys
 import time
 
-ALL = ["encoding", "train_speed", "text_quality", "vectors_load", "vectors_eval"]
+ALL = [
+    "encoding", "train_speed", "text_quality", "text_vectors", "vectors_load", "vectors_eval",
+    "tabular", "recommender",
+]
 
 
 def main(argv: list[str]) -> None:

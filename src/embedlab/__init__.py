@@ -33,8 +33,14 @@ __all__ = [
 
 def __getattr__(name: str):
     # Keras-using names load lazily, so `import embedlab` for text or vectors stays cheap.
-    if name == "TextClassifier":
-        from embedlab.models.text import TextClassifier
+    lazy = {
+        "TextClassifier": "embedlab.models.text",
+        "TabularModel": "embedlab.models.tabular",
+        "Recommender": "embedlab.models.recommender",
+        "WordVectors": "embedlab.vectors",
+    }
+    if name in lazy:
+        import importlib
 
-        return TextClassifier
+        return getattr(importlib.import_module(lazy[name]), name)
     raise AttributeError(f"module 'embedlab' has no attribute {name!r}")

@@ -6,6 +6,8 @@ A bundle is a directory:
                       settings, metrics, training history, token frequencies
     model.keras       the Keras model
     encoder/          the text encoder (vocabulary.txt, encoder.json)
+    categorical.json  tabular and recommender: the vocabulary of each categorical/ID column
+    interactions.npz  recommender: the items each user has seen, and item popularity
     embedding_initial.npy   with pre-trained vectors: the table's rows before training
 
 It is written to a temporary directory beside the target and renamed into place, so a failed
@@ -28,8 +30,14 @@ MANIFEST = "manifest.json"
 MODEL = "model.keras"
 ENCODER_DIR = "encoder"
 INITIAL_EMBEDDING = "embedding_initial.npy"  # the table's rows before training (pre-trained)
+CATEGORICAL = "categorical.json"  # tabular and recommender: one vocabulary per ID/category column
+INTERACTIONS = "interactions.npz"  # recommender: items seen per user, item popularity
 FORMAT_VERSION = 1
-REQUIRED = {"text": (MANIFEST, MODEL, ENCODER_DIR)}
+REQUIRED = {
+    "text": (MANIFEST, MODEL, ENCODER_DIR),
+    "tabular": (MANIFEST, MODEL, CATEGORICAL),
+    "recommender": (MANIFEST, MODEL, CATEGORICAL, INTERACTIONS),
+}
 
 
 def write_bundle(

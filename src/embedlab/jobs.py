@@ -133,6 +133,8 @@ def train_text(
 # Bundle kinds: the class that loads each (module path, class name).
 BUNDLE_KINDS: dict[str, tuple[str, str]] = {
     "text": ("embedlab.models.text", "TextClassifier"),
+    "tabular": ("embedlab.models.tabular", "TabularModel"),
+    "recommender": ("embedlab.models.recommender", "Recommender"),
 }
 
 

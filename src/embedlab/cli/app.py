@@ -61,6 +61,9 @@ def _register() -> None:
     from embedlab.cli.vectors import vectors_app
 
     app.add_typer(vectors_app, name="vectors")
+    from embedlab.cli import tabular
+
+    tabular.register(app, commands.train_app)
 
 
 _register()

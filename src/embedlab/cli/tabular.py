@@ -1,0 +1,346 @@
+"""`embedlab train tabular`, `embedlab train recommender`, `embedlab recommend` and
+`embedlab similar`: thin wrappers over `embedlab.models.tabular` and `.recommender`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from embedlab.cli import _output as out
+from embedlab.errors import ConfigError
+
+
+def _keras_verbosity() -> int:
+    if out.is_quiet():
+        return 0
+    return 1 if sys.stderr.isatty() else 2
+
+
+def _names(values: list[str] | None) -> list[str]:
+    """Column names from repeated and/or comma-separated options."""
+    names: list[str] = []
+    for value in values or []:
+        names.extend(part.strip() for part in value.split(",") if part.strip())
+    return names
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, int]:
+    """`COL=N` options (repeated or comma-separated) as a dict."""
+    pairs: dict[str, int] = {}
+    for item in _names(values):
+        column, sep, number = item.rpartition("=")
+        if not sep or not column:
+            raise ConfigError(
+                f"{option} takes COLUMN=NUMBER. Received {item!r}. Write e.g. "
+                f"{option} occupation=8."
+            )
+        try:
+            pairs[column] = int(number)
+        except ValueError:
+            raise ConfigError(
+                f"{option} takes COLUMN=NUMBER with a whole number. Received {item!r}."
+            ) from None
+    return pairs
+
+
+def _metric_rows(*sections: tuple[str, dict]) -> list[list]:
+    rows = []
+    for split, metrics in sections:
+        for name, value in (metrics or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and name not in (
+                "rows", "dropped", "dropped_missing_label", "users", "candidates",
+                "unknown_users", "unknown_items",
+            ):
+                rows.append([split, name, value])
+    return rows
+
+
+def train_tabular(
+    data: Path = typer.Argument(..., help="Labelled table: CSV, TSV, JSONL or Parquet."),
+    label: str = typer.Option(..., "--label", help="Column holding the label."),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle to."),
+    categorical: list[str] = typer.Option(
+        None, "--categorical", help="Columns to treat as categories (comma-separated or "
+        "repeated); forces an integer column too."
+    ),
+    numeric: list[str] = typer.Option(
+        None, "--numeric", help="Columns to treat as numbers (comma-separated or repeated)."
+    ),
+    text: str = typer.Option(None, "--text", help="A text column to encode beside the others."),
+    ignore: list[str] = typer.Option(None, "--ignore", help="Columns to leave out."),
+    task: str = typer.Option(
+        None, "--task", help="binary, multiclass or regression (default: from the label)."
+    ),
+    positive: str = typer.Option(None, "--positive", help="The positive class of a binary label."),
+    test: Path = typer.Option(None, "--test", help="Labelled file evaluated once at the end."),
+    embedding_size: list[str] = typer.Option(
+        None, "--embedding-size", help="COLUMN=N: vector size of a column (default: "
+        "min(600, round(1.6 * n ** 0.56)))."
+    ),
+    hash_buckets: list[str] = typer.Option(
+        None, "--hash", help="COLUMN=N: hash a very large column into N buckets."
+    ),
+    min_count: int = typer.Option(1, "--min-count", help="Rarer values share the unknown row."),
+    missing_values: str = typer.Option(
+        "?", "--missing-values", help="Comma-separated text that means missing ('' for none)."
+    ),
+    numeric_scaling: str = typer.Option(
+        "quantile", "--numeric-scaling", help="quantile (robust to long tails) or standard."
+    ),
+    hidden: str = typer.Option("200,100", "--hidden", help="Units of the hidden layers."),
+    dropout: float = typer.Option(0.1, "--dropout", help="Dropout after each hidden layer."),
+    epochs: int = typer.Option(20, "--epochs", help="Most epochs (early stopping may end sooner)."),
+    batch_size: int = typer.Option(256, "--batch-size", help="Rows per training step."),
+    validation_split: float = typer.Option(
+        0.1, "--validation-split", help="Share of training rows held out for early stopping."
+    ),
+    patience: int = typer.Option(
+        3, "--patience", help="Epochs without improvement before stopping."
+    ),
+    learning_rate: float = typer.Option(1e-3, "--learning-rate", help="Adam's learning rate."),
+    class_weight: str = typer.Option(
+        None, "--class-weight", help="'balanced' to weight rare classes up."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+) -> None:
+    """Train a model on a table: entity embeddings for categorical columns.
+
+    Column types are inferred when not given (text and booleans categorical, numbers
+    numeric) and printed.
+
+    Example:
+
+        embedlab train tabular adult.csv --label income --positive ">50K" -o runs/adult
+
+        embedlab train tabular reviews.parquet --label "Recommended IND" \
+            --text "Review Text" --categorical "Clothing ID" -o runs/reviews
+    """
+    from embedlab.models.tabular import train_tabular as job
+
+    try:
+        units = tuple(int(u) for u in hidden.split(",") if u.strip())
+    except ValueError:
+        raise ConfigError(
+            f"--hidden takes comma-separated whole numbers. Received {hidden!r}."
+        ) from None
+    out.info(f"reading {data}")
+    report, _ = job(
+        data, label=label, output=output, test=test, categorical=_names(categorical),
+        numeric=_names(numeric), text=text, ignore=_names(ignore), task=task, positive=positive,
+        embedding_sizes=_pairs(embedding_size, "--embedding-size"),
+        hash_buckets=_pairs(hash_buckets, "--hash"), min_count=min_count,
+        missing_values=[v for v in missing_values.split(",") if v], numeric_scaling=numeric_scaling,
+        hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
+        validation_split=validation_split, patience=patience, learning_rate=learning_rate,
+        class_weight=class_weight, seed=seed, verbose=_keras_verbosity(),
+    )
+    out.info(f"task: {report.task} ({report.task_reason})")
+    out.info(
+        f"rows: {report.train_rows} for training, {report.dropped} dropped (missing label)"
+        + (f"; test {report.test_rows}, {report.test_dropped} dropped" if report.test_rows else "")
+    )
+    rows = []
+    for c in report.columns:
+        if c["kind"] == "categorical":
+            size = (f"{c['hashed']} hashed buckets" if c["hashed"] else f"{c['values']} values")
+            detail = ", ".join([f"{size} -> {c['dim']}-d"]
+                               + [f"{c[k]} {k}" for k in ("missing", "rare") if c[k]])
+        elif c["kind"] == "numeric":
+            detail = ", ".join([f"{c['scaling']} scaling"]
+                               + [f"{c['missing']} missing"] * bool(c["missing"]))
+        elif c["kind"] == "text":
+            detail = f"{c['vocabulary']} words, length {c['length']}, {c['dim']}-d"
+        else:
+            detail = ""
+        rows.append([c["column"], c["kind"], c["reason"], detail])
+    out.table("columns", ["column", "type", "why", "details"], rows)
+    unknown = report.test.get("unknown_values") if report.test else None
+    if unknown:
+        shown = ", ".join(f"{c} {n}" for c, n in unknown.items())
+        out.info(f"test values never seen in training (unknown row): {shown}")
+    out.info(f"epochs: {report.epochs_run} run, best {report.best_epoch} (restored); "
+             f"{report.parameters:,} parameters")
+    metric_rows = _metric_rows(("validation", report.validation), ("test", report.test))
+    if metric_rows:
+        out.table("metrics", ["split", "metric", "value"], metric_rows)
+    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+
+
+def train_recommender(
+    data: Path = typer.Argument(..., help="Interactions: CSV, TSV, JSONL or Parquet."),
+    user: str = typer.Option(..., "--user", help="Column holding the user IDs."),
+    item: str = typer.Option(..., "--item", help="Column holding the item IDs."),
+    output: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle to."),
+    rating: str = typer.Option(None, "--rating", help="Column holding the ratings."),
+    time_column: str = typer.Option(
+        None, "--time", help="Column holding when each interaction happened (--holdout last)."
+    ),
+    implicit: bool = typer.Option(
+        False, "--implicit", help="Implicit feedback (the default without --rating)."
+    ),
+    min_rating: float = typer.Option(
+        4.0, "--min-rating", help="With --implicit and --rating: ratings >= this are positive."
+    ),
+    test: Path = typer.Option(
+        None, "--test", help="Held-out interactions: RMSE (explicit) or HitRate/NDCG (implicit)."
+    ),
+    holdout: str = typer.Option(
+        None, "--holdout", help="'last': hold out each user's last positive and rank it."
+    ),
+    k: int = typer.Option(10, "-k", "--top-k", help="Ranking cut-off for HitRate and NDCG."),
+    dim: int = typer.Option(None, "--dim", help="Vector size (default 32 explicit, 64 implicit)."),
+    l2: float = typer.Option(
+        None, "--l2", help="L2 penalty per looked-up vector (default 0.2 explicit, 0.01 implicit)."
+    ),
+    negatives: int = typer.Option(4, "--negatives", help="Implicit: negatives per positive."),
+    epochs: int = typer.Option(None, "--epochs", help="Most epochs (default 30)."),
+    batch_size: int = typer.Option(
+        None, "--batch-size", help="Rows per step (default 256 explicit, 1024 implicit)."
+    ),
+    learning_rate: float = typer.Option(
+        None, "--learning-rate", help="Adam's rate (default 1e-3 explicit, 3e-3 implicit)."
+    ),
+    validation_split: float = typer.Option(
+        0.1, "--validation-split", help="Share of training rows held out for early stopping."
+    ),
+    patience: int = typer.Option(
+        3, "--patience", help="Epochs without improvement before stopping."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+) -> None:
+    """Train user and item embeddings from ratings or implicit feedback.
+
+    Explicit ratings train a biased matrix factorisation; implicit feedback (no --rating,
+    or --implicit) a two-tower dot-product model with sampled negatives.
+
+    Example:
+
+        embedlab train recommender ratings.csv --user user_id --item movie_id \
+            --rating rating --test test.csv -o runs/movies
+
+        embedlab train recommender ratings.csv --user user_id --item movie_id \
+            --rating rating --time timestamp --implicit --holdout last -o runs/implicit
+    """
+    from embedlab.models.recommender import train_recommender as job
+
+    out.info(f"reading {data}")
+    report, _ = job(
+        data, user=user, item=item, output=output, rating=rating, time_column=time_column,
+        implicit=True if implicit else None, test=test, holdout=holdout, k=k,
+        min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
+        batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
+        patience=patience, seed=seed, verbose=_keras_verbosity(),
+    )
+    out.info(f"mode: {report.mode} ({report.mode_reason})")
+    out.info(
+        f"rows: {report.rows} for training, {report.dropped} dropped (missing user, item or "
+        f"rating); {report.users} users, {report.items} items, {report.positives} positives"
+    )
+    out.info(f"epochs: {report.epochs_run} run, best {report.best_epoch} (restored); "
+             f"{report.parameters:,} parameters")
+    if report.evaluation:
+        ev = report.evaluation
+        unseen = ev.get("unknown_users", 0), ev.get("unknown_items", 0)
+        if any(unseen):
+            out.info(f"evaluation: {unseen[0]} users and {unseen[1]} items never seen in "
+                     "training")
+    held = "held-out last" if report.holdout else "test"
+    rows = _metric_rows(("validation", report.validation), (held, report.evaluation),
+                        ("most popular", report.baseline))
+    if rows:
+        out.table("metrics", ["split", "metric", "value"], rows)
+    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+
+
+def recommend(
+    bundle: Path = typer.Argument(..., help="A bundle written by `embedlab train recommender`."),
+    user: str = typer.Option(..., "--user", help="The user's ID."),
+    k: int = typer.Option(10, "-k", "--top-k", help="How many items to list."),
+    include_seen: bool = typer.Option(
+        False, "--include-seen", help="Also list items the user has already seen."
+    ),
+) -> None:
+    """List the best items for a user, items already seen left out.
+
+    A user never seen in training gets the most popular items, and the output says so.
+
+    Example:
+
+        embedlab recommend runs/movies --user 196 -k 5
+    """
+    from embedlab.models.recommender import Recommender
+
+    rec = Recommender.load(bundle)
+    result = rec.recommend(user, k=k, exclude_seen=not include_seen)
+    if not result.known_user:
+        out.info(f"user {result.user!r} was not seen in training; showing the {len(result.items)} "
+                 "most popular items instead")
+    score = "interactions" if result.basis == "popularity" else (
+        "score" if rec.implicit else "predicted rating")
+    rows = result.rows()
+    if result.basis == "popularity":
+        rows = [[rank, item, int(count)] for rank, item, count in rows]
+    out.table(None, ["rank", "item", score], rows)
+
+
+def similar(
+    bundle: Path = typer.Argument(..., help="A recommender or tabular bundle."),
+    item: str = typer.Option(None, "--item", help="An item ID (recommender bundles)."),
+    column: str = typer.Option(None, "--column", help="A categorical column (tabular bundles)."),
+    value: str = typer.Option(None, "--value", help="A value of --column (tabular bundles)."),
+    k: int = typer.Option(10, "-k", "--top-k", help="How many neighbours to list."),
+) -> None:
+    """List the nearest neighbours in a learned embedding space, by cosine.
+
+    Example:
+
+        embedlab similar runs/movies --item 50 -k 5
+        embedlab similar runs/adult --column occupation --value Sales
+    """
+    from embedlab import jobs
+    from embedlab.errors import DataError
+
+    model = jobs.load_bundle(bundle)
+    kind = model.manifest_data.get("kind")
+    if kind == "recommender":
+        if item is None or column is not None or value is not None:
+            raise ConfigError(
+                "a recommender bundle takes --item ID. Received "
+                f"{'--column/--value' if item is None else '--item with --column/--value'}."
+            )
+        neighbours = model.similar_items(item, k=k)
+    elif kind == "tabular":
+        if item is not None or column is None or value is None:
+            raise ConfigError(
+                "a tabular bundle takes --column COLUMN --value VALUE. Received "
+                f"{'--item' if item is not None else 'no --column or --value'}."
+            )
+        from embedlab.layers.categorical import category_string
+
+        vectors = model.column_vectors(column)
+        value = category_string(value) or "<missing>"
+        if value not in vectors:
+            shown = ", ".join(repr(v) for v in vectors.index_to_key[:10])
+            more = f", ... ({len(vectors)} in all)" if len(vectors) > 10 else ""
+            raise DataError(
+                f"{value!r} is not a learned value of column {column!r}; it has {shown}{more}. "
+                "Pass one of them."
+            )
+        neighbours = vectors.most_similar(value, topn=k)
+    else:
+        raise ConfigError(
+            f"`similar` reads recommender and tabular bundles. Received a {kind!r} bundle; "
+            "for word vectors use `embedlab vectors`."
+        )
+    out.table(None, ["rank", "neighbour", "cosine"],
+              [[i + 1, key, score] for i, (key, score) in enumerate(neighbours)])
+
+
+def register(app: typer.Typer, train_app: typer.Typer) -> None:
+    """Add the tabular and recommender commands to the application."""
+    train_app.command("tabular")(train_tabular)
+    train_app.command("recommender")(train_recommender)
+    app.command("recommend")(recommend)
+    app.command("similar")(similar)
