@@ -109,8 +109,9 @@ def _json_default(value):
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
-def read_manifest(path: str | os.PathLike) -> dict:
-    """Read and check a bundle's manifest: present, parseable, a known format, no file missing."""
+def read_manifest(path: str | os.PathLike, *, kind: str | None = None) -> dict:
+    """Read and check a bundle's manifest: present, parseable, a known format, no file
+    missing, and of `kind` when one is given."""
     path = Path(path)
     if not path.exists():
         raise BundleError(f"bundle {str(path)!r} does not exist. Check the path.")
@@ -143,8 +144,13 @@ def read_manifest(path: str | os.PathLike) -> dict:
             f"{manifest.get('embedlab_version', '?')}; this embedlab {__version__} reads up to "
             f"version {FORMAT_VERSION}. Upgrade embedlab (`pip install -U embedlab`)."
         )
-    kind = manifest.get("kind")
-    for name in REQUIRED.get(kind, (MANIFEST, MODEL)):
+    found = manifest.get("kind")
+    if kind is not None and found != kind:
+        raise BundleError(
+            f"bundle {str(path)!r} holds a {found!r} model, not a {kind!r} one. Load it with "
+            "the matching class, or use `embedlab predict`."
+        )
+    for name in REQUIRED.get(found, (MANIFEST, MODEL)):
         if not (path / name).exists():
             raise BundleError(
                 f"bundle {str(path)!r} is incomplete: {name} is missing. "

@@ -108,3 +108,16 @@ def test_bad_arguments_fail_at_the_door():
         TextClassifier(arch="bag").fit(["a", "b"], ["x", "x"])
     with pytest.raises(ConfigError, match="not trained"):
         TextClassifier().predict(["x"])
+
+
+def test_a_bundle_of_another_kind_is_named(trained, tmp_path):
+    import shutil
+
+    _, path = trained
+    copy = tmp_path / "other"
+    shutil.copytree(path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["kind"] = "tabular"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="holds a 'tabular' model, not a 'text' one"):
+        TextClassifier.load(copy)

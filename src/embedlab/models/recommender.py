@@ -554,12 +554,7 @@ class Recommender:
         """Load a bundle written by `save` (or `embedlab train recommender`)."""
         from embedlab.layers.categorical import load_vocabularies
 
-        manifest = artifacts.read_manifest(path)
-        if manifest.get("kind") != KIND:
-            raise BundleError(
-                f"bundle {str(path)!r} holds a {manifest.get('kind')!r} model, not a "
-                "recommender. Load it with the matching class, or use `embedlab predict`."
-            )
+        manifest = artifacts.read_manifest(path, kind=KIND)
         try:
             spec, settings = manifest["model"], manifest["settings"]
             obj = cls(implicit=manifest["mode"] == "implicit", min_rating=spec["min_rating"],

@@ -780,12 +780,7 @@ class TabularModel:
         """Load a bundle written by `save` (or `embedlab train tabular`)."""
         from embedlab.layers.categorical import load_vocabularies
 
-        manifest = artifacts.read_manifest(path)
-        if manifest.get("kind") != KIND:
-            raise BundleError(
-                f"bundle {str(path)!r} holds a {manifest.get('kind')!r} model, not a tabular "
-                "one. Load it with the matching class, or use `embedlab predict`."
-            )
+        manifest = artifacts.read_manifest(path, kind=KIND)
         try:
             obj = cls(**manifest["options"], **manifest["settings"])
             obj.plan = {c: tuple(v) for c, v in manifest["columns"]["plan"].items()}

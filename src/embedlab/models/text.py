@@ -404,12 +404,7 @@ class TextClassifier:
     @classmethod
     def load(cls, path: str | os.PathLike) -> TextClassifier:
         """Load a bundle written by `save` (or `embedlab train text`)."""
-        manifest = artifacts.read_manifest(path)
-        if manifest.get("kind") != KIND:
-            raise BundleError(
-                f"bundle {str(path)!r} holds a {manifest.get('kind')!r} model, not a text one. "
-                "Load it with the matching class, or use `embedlab predict`."
-            )
+        manifest = artifacts.read_manifest(path, kind=KIND)
         recipe = manifest["recipe"]
         settings = manifest["settings"]
         obj = cls(arch=recipe["arch"], dim=recipe["dim"], max_length=recipe["length"],
