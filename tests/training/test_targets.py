@@ -72,3 +72,13 @@ def test_drop_missing_counts_nulls_nans_and_blank_text():
                       "y": [1.0, 2.0, 3.0, float("nan"), None]})
     kept, dropped = drop_missing(table, ["text", "y"])
     assert kept["text"].to_pylist() == ["ok"] and dropped == 4
+
+
+def test_prediction_columns_name_the_classes():
+    t = Target.infer(["a", "b", "c"])
+    cols = t.prediction_columns(np.array([[0.1, 0.7, 0.2]]))
+    assert cols["predicted"] == ["b"]
+    assert list(cols) == ["predicted", "probability_a", "probability_b", "probability_c"]
+    assert cols["probability_b"][0] == pytest.approx(0.7)
+    binary = Target.infer(["no", "yes"]).prediction_columns(np.array([[0.8]]))
+    assert binary["predicted"] == ["yes"] and binary["probability"] == pytest.approx([0.8])

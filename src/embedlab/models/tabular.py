@@ -654,14 +654,7 @@ class TabularModel:
     def predict_table(self, table: pa.Table) -> dict[str, list]:
         """Output columns: `predicted`, and `probability` (binary) or `probability_<class>`."""
         self._require_fitted()
-        labels, prob = self.target.decode(self.predict_raw(table))
-        columns: dict[str, list] = {"predicted": labels}
-        if self.target.task == "binary":
-            columns["probability"] = prob.tolist()
-        elif self.target.task == "multiclass":
-            for i, cls in enumerate(self.target.classes):
-                columns[f"probability_{cls}"] = prob[:, i].tolist()
-        return columns
+        return self.target.prediction_columns(self.predict_raw(table))
 
     def evaluate(self, data: Any, y: Any) -> dict:
         """Metrics on labelled rows: accuracy + AUC (binary), accuracy + macro-F1

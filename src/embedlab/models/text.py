@@ -308,14 +308,7 @@ class TextClassifier:
         """Output columns for raw texts: `predicted`, and `probability` (binary, of the
         positive class) or one `probability_<class>` per class (multiclass)."""
         self._require_fitted()
-        labels, prob = self.target.decode(self.predict_raw(texts))
-        columns: dict[str, list] = {"predicted": labels}
-        if self.target.task == "binary":
-            columns["probability"] = prob.tolist()
-        elif self.target.task == "multiclass":
-            for i, cls in enumerate(self.target.classes):
-                columns[f"probability_{cls}"] = prob[:, i].tolist()
-        return columns
+        return self.target.prediction_columns(self.predict_raw(texts))
 
     @property
     def input_columns(self) -> list[str]:

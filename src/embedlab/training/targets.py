@@ -165,6 +165,18 @@ class Target:
         ids = outputs.argmax(axis=-1)
         return [self.classes[i] for i in ids], outputs.astype("float64")
 
+    def prediction_columns(self, outputs: np.ndarray) -> dict[str, list]:
+        """Model outputs -> the output columns every model writes: `predicted`, and
+        `probability` (binary, of the positive class) or one `probability_<class>` per class."""
+        labels, prob = self.decode(outputs)
+        columns: dict[str, list] = {"predicted": labels}
+        if self.task == "binary":
+            columns["probability"] = prob.tolist()
+        elif self.task == "multiclass":
+            for i, cls in enumerate(self.classes):
+                columns[f"probability_{cls}"] = prob[:, i].tolist()
+        return columns
+
     def to_dict(self) -> dict:
         return asdict(self)
 
