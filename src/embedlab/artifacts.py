@@ -9,6 +9,9 @@ A bundle is a directory:
     categorical.json  tabular and recommender: the vocabulary of each categorical/ID column
     interactions.npz  recommender: the items each user has seen, and item popularity
     embedding_initial.npy   with pre-trained vectors: the table's rows before training
+    attributes.npz    per-row values of each embedding table (e.g. a word's share of positive
+                      examples) that maps are coloured by; listed in the manifest
+    report.html       the run's report, drawn from the files above (`embedlab report`)
 
 It is written to a temporary directory beside the target and renamed into place, so a failed
 save leaves no half-written bundle.
@@ -32,6 +35,8 @@ ENCODER_DIR = "encoder"
 INITIAL_EMBEDDING = "embedding_initial.npy"  # the table's rows before training (pre-trained)
 CATEGORICAL = "categorical.json"  # tabular and recommender: one vocabulary per ID/category column
 INTERACTIONS = "interactions.npz"  # recommender: items seen per user, item popularity
+ATTRIBUTES = "attributes.npz"  # per-row attributes of the embedding tables (map colours)
+REPORT = "report.html"  # written by `train` and `demo`; redrawn by `embedlab report`
 FORMAT_VERSION = 1
 REQUIRED = {
     "text": (MANIFEST, MODEL, ENCODER_DIR),
@@ -171,3 +176,49 @@ def load_model(path: str | os.PathLike):
             f"cannot load the model of bundle {str(path)!r} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}). Train the bundle again."
         ) from exc
+
+
+def attributes_index(attributes: dict[str, dict]) -> list[dict]:
+    """The manifest's list of the arrays in ATTRIBUTES: table, attribute name, array key."""
+    index = []
+    for table in sorted(attributes):
+        for name in sorted(attributes[table]):
+            index.append({"table": table, "name": name, "key": f"a{len(index)}"})
+    return index
+
+
+def attributes_writer(attributes: dict[str, dict]) -> Callable[[Path], None]:
+    """A bundle writer for ATTRIBUTES; the keys follow `attributes_index`."""
+    import numpy as np
+
+    arrays = {
+        entry["key"]: np.asarray(attributes[entry["table"]][entry["name"]])
+        for entry in attributes_index(attributes)
+    }
+
+    def write(path: Path) -> None:
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    return write
+
+
+def read_attributes(path: str | os.PathLike, manifest: dict) -> dict[str, dict]:
+    """The per-row attributes of a bundle's tables: {table: {name: array}} (empty when the
+    bundle has none)."""
+    import numpy as np
+
+    index = manifest.get("attributes") or []
+    if not index:
+        return {}
+    result: dict[str, dict] = {}
+    try:
+        with np.load(Path(path) / ATTRIBUTES, allow_pickle=False) as arrays:
+            for entry in index:
+                result.setdefault(entry["table"], {})[entry["name"]] = arrays[entry["key"]]
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(
+            f"the table attributes of bundle {str(path)!r} are damaged or missing ({exc}). "
+            "Train the bundle again."
+        ) from None
+    return result

@@ -43,6 +43,7 @@ class TrainReport:
     output: Path | None = None
     coverage: Any = None
     vectors: dict | None = None
+    report: Path | None = None
 
 
 def load_labelled(path, text: str, label: str) -> tuple[pa.Table, int]:
@@ -75,9 +76,11 @@ def train_text(
     output: str | os.PathLike,
     test: str | os.PathLike | pa.Table | None = None,
     verbose: int = 0,
+    report: bool = True,
     **options,
 ) -> tuple[TrainReport, Any]:
-    """Train a TextClassifier on a labelled file, evaluate once on `test`, save the bundle.
+    """Train a TextClassifier on a labelled file, evaluate once on `test`, save the bundle
+    and (with `report`) its HTML report, `report.html` inside it.
 
     `options` are TextClassifier's keyword arguments. Returns (report, classifier).
     """
@@ -107,11 +110,13 @@ def train_text(
     test_metrics = {}
     if test_table is not None:
         test_metrics = clf.evaluate(test_table[text], test_table[label])
+        clf.evaluation = clf.evaluation_figures(test_table[text], test_table[label], split="test")
     clf.metrics = {"validation": validation, "test": test_metrics}
     length_reason = (
         "set with --max-length" if options.get("max_length")
         else "95th percentile of training lengths, capped at 500"
     )
+    draw_report = report
     report = TrainReport(
         task=clf.target.task, task_reason=clf.target.reason, positive=clf.target.positive,
         classes=clf.target.classes, vocabulary_size=len(clf.encoder.vocabulary),
@@ -127,6 +132,11 @@ def train_text(
                                             "rows": {"train": table.num_rows, "dropped": dropped,
                                                      "test": report.test_rows,
                                                      "test_dropped": test_dropped}})
+    if draw_report:
+        from embedlab.inspect.report import report_after_training
+
+        report.report = report_after_training(report.output, clf)
+    report.seconds = time.perf_counter() - start
     return report, clf
 
 

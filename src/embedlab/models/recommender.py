@@ -43,6 +43,7 @@ from embedlab.layers.categorical import (
     category_string,
     category_strings,
 )
+from embedlab.training.evaluation import regression_figures
 from embedlab.training.metrics import regression_metrics
 from embedlab.training.trainer import History, TrainSettings, train
 
@@ -141,6 +142,8 @@ class Recommender:
         self.history: History | None = None
         self.metrics: dict = {}
         self.data_summary: dict = {}
+        self.evaluation: dict | None = None
+        self.attributes: dict[str, dict[str, np.ndarray]] = {}
         self.columns: dict = {}
         self.manifest_data: dict = {}
         self.last_counts: dict = {}
@@ -226,6 +229,18 @@ class Recommender:
         else:
             self._fit_explicit(u, i, values)
         self._zero_reserved_rows()
+        self.attributes = {}
+        if values is not None:
+            for name, ids, vocab in (("items", i, self.items), ("users", u, self.users)):
+                seen = np.bincount(ids, minlength=vocab.input_dim)
+                total = np.bincount(ids, weights=values, minlength=vocab.input_dim)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean = np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
+                self.attributes[name] = {"mean rating": mean.astype("float32")}
+        if not self.implicit and self.history.validation is not None:
+            truth, outputs = self.history.validation
+            self.evaluation = {"split": "validation", "task": "regression", "rows": len(truth),
+                               **regression_figures(truth, outputs)}
         self.data_summary = {
             "mode": self.mode,
             "rows": int(len(u)),
@@ -383,6 +398,24 @@ class Recommender:
         user, item = self.input_columns
         return {"predicted": self.predict(table[user], table[item]).tolist()}
 
+    def evaluation_figures(self, users: Any, items: Any, ratings: Any, *,
+                           split: str = "test") -> dict:
+        """What a report draws of an explicit evaluation: the rating-error histogram and
+        the predictions per true rating; see `embedlab.training.evaluation`."""
+        self._require_fitted()
+        values = rating_values(ratings, None)
+        keep = ~np.isnan(values)
+        u = category_strings(users, what="user IDs").filter(pa.array(keep))
+        i = category_strings(items, what="item IDs").filter(pa.array(keep))
+        return {"split": split, "task": "regression", "rows": int(keep.sum()),
+                **regression_figures(values[keep], self.predict(u, i))}
+
+    def table_attributes(self, table: str) -> dict[str, np.ndarray]:
+        """Per-row attributes of the `items` or `users` table, aligned with
+        `item_vectors()` / `user_vectors()` (the mean training rating)."""
+        return {name: values[FIRST_ID:]
+                for name, values in self.attributes.get(table, {}).items()}
+
     def evaluate(self, users: Any, items: Any, ratings: Any) -> dict:
         """RMSE and MAE of explicit ratings (rows without a rating dropped and counted)."""
         self._require_fitted()
@@ -504,7 +537,8 @@ class Recommender:
 
         self._require_fitted()
         table = np.asarray(self.model.get_layer(layer).get_weights()[0])
-        return WordVectors(list(vocab.values), table[FIRST_ID:], source=f"{what} of a Recommender")
+        return WordVectors(list(vocab.values), table[FIRST_ID:], source=f"{what} of a Recommender",
+                           counts=vocab.counts[FIRST_ID:])
 
     def item_vectors(self):
         """The learned item vectors as a `WordVectors` keyed by item ID."""
@@ -529,6 +563,8 @@ class Recommender:
             "data": self.data_summary,
             "metrics": self.metrics,
             "history": self.history.to_dict() if self.history else None,
+            "evaluation": self.evaluation,
+            "attributes": artifacts.attributes_index(self.attributes),
         }
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
@@ -547,6 +583,8 @@ class Recommender:
 
         writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies),
                    artifacts.INTERACTIONS: write_interactions}
+        if self.attributes:
+            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -589,6 +627,8 @@ class Recommender:
         hist = manifest.get("history")
         obj.history = History(**hist) if hist else None
         obj.manifest_data = manifest
+        obj.evaluation = manifest.get("evaluation")
+        obj.attributes = artifacts.read_attributes(path, manifest)
         return obj
 
 
@@ -737,6 +777,7 @@ class RecommenderReport:
     parameters: int = 0
     seconds: float = 0.0
     output: Path | None = None
+    report: Path | None = None
 
 
 def train_recommender(
@@ -752,9 +793,11 @@ def train_recommender(
     holdout: str | None = None,
     k: int = 10,
     verbose: int = 0,
+    report: bool = True,
     **options,
 ) -> tuple[RecommenderReport, Recommender]:
-    """Train a Recommender on an interactions file, evaluate, save the bundle.
+    """Train a Recommender on an interactions file, evaluate, save the bundle and (with
+    `report`) its HTML report.
 
     Args:
         data: A file (CSV, TSV, JSONL, Parquet) or a pyarrow Table of interactions.
@@ -769,6 +812,7 @@ def train_recommender(
         holdout: Optional `"last"` (implicit): hold out each user's last positive (by
             `time_column`, ties by row order), train on the rest, and rank the held-out items.
         k: Integer. The ranking cut-off.
+        report: Boolean. Also write the bundle's HTML report (`report.html`).
         **options: Recommender's keyword arguments.
     """
     from embedlab.data import read_table
@@ -845,8 +889,11 @@ def train_recommender(
             baseline = model.evaluate_ranking(tu, ti, k=k, scorer="popular")
         else:
             evaluation = model.evaluate(test_table[user], test_table[item], test_table[rating])
+            model.evaluation = model.evaluation_figures(
+                test_table[user], test_table[item], test_table[rating])
     model.metrics = {"validation": validation, "test": evaluation, "baseline": baseline}
     summary = model.data_summary
+    draw_report = report
     report = RecommenderReport(
         mode=model.mode, mode_reason=reason, rows=summary["rows"], dropped=summary["dropped"],
         users=summary["users"], items=summary["items"], positives=summary["positives"],
@@ -854,8 +901,12 @@ def train_recommender(
         epochs_run=len(history.epochs) if history else 0,
         best_epoch=history.best_epoch if history else None, parameters=summary["parameters"],
     )
-    report.seconds = time.perf_counter() - start
     report.output = model.save(output)
+    if draw_report:
+        from embedlab.inspect.report import report_after_training
+
+        report.report = report_after_training(report.output, model)
+    report.seconds = time.perf_counter() - start
     return report, model
 
 

@@ -41,6 +41,8 @@ from embedlab.layers.categorical import (
     rule_text,
 )
 from embedlab.models.recipes import RECIPES, head_layer
+from embedlab.training.evaluation import summarize
+from embedlab.training.label_stats import row_label_attribute
 from embedlab.training.metrics import classification_metrics, regression_metrics
 from embedlab.training.targets import Target, drop_missing
 from embedlab.training.trainer import History, TrainSettings, train
@@ -379,6 +381,8 @@ class TabularModel:
         self.history: History | None = None
         self.metrics: dict = {}
         self.data_summary: dict = {}
+        self.evaluation: dict | None = None
+        self.attributes: dict[str, dict[str, np.ndarray]] = {}
         self.manifest_data: dict = {}
         self.last_counts: dict = {}
 
@@ -449,6 +453,14 @@ class TabularModel:
             verbose=self.verbose,
         )
         self._fill_untrained_rows()
+        if self.history.validation is not None:
+            self.evaluation = summarize(self.target, *self.history.validation, split="validation")
+        self.attributes = {}
+        for i, column in enumerate(self.categorical_columns):
+            vocab = self.vocabularies[column]
+            name, values = row_label_attribute(
+                self.target, x[_input_name(i, column)], target, vocab.input_dim)
+            self.attributes[column] = {name: values}
         self.data_summary = {
             "train_rows": table.num_rows,
             "dropped_missing_label": dropped,
@@ -656,6 +668,14 @@ class TabularModel:
         self._require_fitted()
         return self.target.prediction_columns(self.predict_raw(table))
 
+    def evaluation_figures(self, data: Any, y: Any, *, split: str = "test") -> dict:
+        """What a report draws of an evaluation on labelled rows (confusion counts and ROC
+        curve, or errors); see `embedlab.training.evaluation.summarize`."""
+        self._require_fitted()
+        table, labels, _ = self._labelled(data, y, "the evaluation data")
+        return summarize(self.target, self.target.encode(labels), self.predict_raw(table),
+                         split=split)
+
     def evaluate(self, data: Any, y: Any) -> dict:
         """Metrics on labelled rows: accuracy + AUC (binary), accuracy + macro-F1
         (multiclass), RMSE + MAE (regression). Rows without a label are dropped and counted."""
@@ -699,10 +719,23 @@ class TabularModel:
         table = self._table_of(column)
         vocab = self.vocabularies[column]
         labels = vocab.index_to_key
-        rows = [i for i in range(len(RESERVED), vocab.input_dim)]
-        rows = [r for r in (UNKNOWN_ID, MISSING_ID) if vocab.counts[r] > 0] + rows
+        rows = self._rows_of(column)
         return WordVectors([labels[r] for r in rows], table[rows],
-                           source=f"column {column!r} of a TabularModel")
+                           source=f"column {column!r} of a TabularModel",
+                           counts=vocab.counts[rows])
+
+    def _rows_of(self, column: str) -> list[int]:
+        """The table rows `column_vectors` holds: values (or buckets), and `<unk>` and
+        `<missing>` when training saw them."""
+        vocab = self.vocabularies[column]
+        rows = [r for r in (UNKNOWN_ID, MISSING_ID) if vocab.counts[r] > 0]
+        return rows + list(range(len(RESERVED), vocab.input_dim))
+
+    def table_attributes(self, column: str) -> dict[str, np.ndarray]:
+        """Per-value attributes aligned with `column_vectors(column)` rows (e.g. the mean
+        label of the training rows holding each value), for colouring maps."""
+        rows = self._rows_of(column)
+        return {name: values[rows] for name, values in self.attributes.get(column, {}).items()}
 
     def transform(self, data: Any, *, numeric: bool = True) -> pa.Table:
         """Embedding features of a table for another model (a gradient-boosted tree, say).
@@ -744,6 +777,8 @@ class TabularModel:
             "data": self.data_summary,
             "metrics": self.metrics,
             "history": self.history.to_dict() if self.history else None,
+            "evaluation": self.evaluation,
+            "attributes": artifacts.attributes_index(self.attributes),
         }
 
     def _options(self) -> dict:
@@ -766,6 +801,8 @@ class TabularModel:
         writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies)}
         if self.encoder is not None:
             writers[artifacts.ENCODER_DIR] = self.encoder.save
+        if self.attributes:
+            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -806,6 +843,8 @@ class TabularModel:
         hist = manifest.get("history")
         obj.history = History(**hist) if hist else None
         obj.manifest_data = manifest
+        obj.evaluation = manifest.get("evaluation")
+        obj.attributes = artifacts.read_attributes(path, manifest)
         return obj
 
 
@@ -852,6 +891,7 @@ class TabularReport:
     parameters: int = 0
     seconds: float = 0.0
     output: Path | None = None
+    report: Path | None = None
 
 
 def train_tabular(
@@ -861,9 +901,11 @@ def train_tabular(
     output: str | os.PathLike,
     test: str | os.PathLike | pa.Table | None = None,
     verbose: int = 0,
+    report: bool = True,
     **options,
 ) -> tuple[TabularReport, TabularModel]:
-    """Train a TabularModel on a labelled file, evaluate once on `test`, save the bundle.
+    """Train a TabularModel on a labelled file, evaluate once on `test`, save the bundle
+    and (with `report`) its HTML report.
 
     `options` are TabularModel's keyword arguments. Returns (report, model).
     """
@@ -886,7 +928,9 @@ def train_tabular(
     test_metrics: dict = {}
     if test_table is not None:
         test_metrics = model.evaluate(test_table, label)
+        model.evaluation = model.evaluation_figures(test_table, label, split="test")
     model.metrics = {"validation": validation, "test": test_metrics}
+    draw_report = report
     report = TabularReport(
         task=model.target.task, task_reason=model.target.reason,
         positive=model.target.positive, classes=model.target.classes,
@@ -899,8 +943,12 @@ def train_tabular(
         best_epoch=history.best_epoch if history else None,
         parameters=model.data_summary["parameters"],
     )
-    report.seconds = time.perf_counter() - start
     report.output = model.save(output)
+    if draw_report:
+        from embedlab.inspect.report import report_after_training
+
+        report.report = report_after_training(report.output, model)
+    report.seconds = time.perf_counter() - start
     return report, model
 
 

@@ -20,6 +20,8 @@ from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.layers import check_ids
 from embedlab.models.recipes import build_model, get_recipe
 from embedlab.text import TextEncoder
+from embedlab.training.evaluation import summarize
+from embedlab.training.label_stats import row_label_attribute
 from embedlab.training.metrics import classification_metrics, regression_metrics
 from embedlab.training.targets import Target
 from embedlab.training.trainer import History, Phase, TrainSettings, train
@@ -156,6 +158,8 @@ class TextClassifier:
         self.manifest_data: dict = {}
         self.initial_embedding: np.ndarray | None = None
         self.vectors_info: dict | None = None
+        self.evaluation: dict | None = None
+        self.attributes: dict[str, dict[str, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ training
     def fit(self, texts, labels) -> TextClassifier:
@@ -197,6 +201,12 @@ class TextClassifier:
             self.model, x, y, task=self.target.task, settings=self.settings,
             phases=self._phases(), verbose=self.verbose,
         )
+        if self.history.validation is not None:
+            self.evaluation = summarize(self.target, *self.history.validation, split="validation")
+        vocab_rows = len(self.encoder.vocabulary)
+        name, values = row_label_attribute(self.target, np.minimum(x, vocab_rows), y,
+                                           vocab_rows + 1)
+        self.attributes = {"words": {name: values[:vocab_rows]}}
         self.data_summary = {
             "train_rows": len(texts),
             "vocabulary_size": len(self.encoder.vocabulary),
@@ -325,6 +335,14 @@ class TextClassifier:
             col = col.cast(pa.string())
         return self.prediction_columns(col.fill_null("").to_pylist())
 
+    def evaluation_figures(self, texts, labels, *, split: str = "test") -> dict:
+        """What a report draws of an evaluation on labelled texts (confusion counts and ROC
+        curve, or rating errors); see `embedlab.training.evaluation.summarize`."""
+        self._require_fitted()
+        texts, labels = _as_list(texts, "texts"), _as_list(labels, "labels")
+        return summarize(self.target, self.target.encode(labels), self.predict_raw(texts),
+                         split=split)
+
     def evaluate(self, texts, labels) -> dict:
         """Metrics on labelled texts: accuracy + AUC (binary), accuracy + macro-F1
         (multiclass), RMSE + MAE (regression, in the label's units)."""
@@ -363,8 +381,14 @@ class TextClassifier:
         else:
             table = np.asarray(self.model.get_layer("embedding").get_weights()[0])
         words = vocab.index_to_key[2:]
-        source = "initial rows" if initial else "trained rows"
-        return WordVectors(words, table[2 : len(vocab)], source=source, format=None)
+        source = "rows before training" if initial else "trained rows"
+        return WordVectors(words, table[2 : len(vocab)], source=source, format=None,
+                           counts=vocab.counts[2:])
+
+    def table_attributes(self, table: str = "words") -> dict[str, np.ndarray]:
+        """Per-word values aligned with `embedding_vectors()` rows (e.g. the share of
+        positive training texts holding the word), for colouring maps."""
+        return {name: values[2:] for name, values in self.attributes.get(table, {}).items()}
 
     # ------------------------------------------------------------------ bundles
     def manifest(self) -> dict:
@@ -383,6 +407,8 @@ class TextClassifier:
             "token_counts": self.encoder.vocabulary.counts.tolist(),
             "vectors": self.vectors_info,
             "coverage": self.coverage.to_dict() if self.coverage is not None else None,
+            "evaluation": self.evaluation,
+            "attributes": artifacts.attributes_index(self.attributes),
         }
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
@@ -392,6 +418,8 @@ class TextClassifier:
         if self.initial_embedding is not None:
             initial = self.initial_embedding
             writers[artifacts.INITIAL_EMBEDDING] = lambda p: np.save(p, initial)
+        if self.attributes:
+            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -412,6 +440,8 @@ class TextClassifier:
         obj.history = History(**hist) if hist else None
         obj.manifest_data = manifest
         obj.vectors_info = manifest.get("vectors")
+        obj.evaluation = manifest.get("evaluation")
+        obj.attributes = artifacts.read_attributes(path, manifest)
         initial = Path(path) / artifacts.INITIAL_EMBEDDING
         if initial.exists():
             obj.initial_embedding = np.load(initial)

@@ -89,6 +89,9 @@ class History:
     stopped_early: bool = False
     monitor: str = "val_loss"
 
+    def __post_init__(self) -> None:
+        self.validation: tuple[np.ndarray, np.ndarray] | None = None  # (targets, outputs)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -214,6 +217,11 @@ def train(
             elif best_weights is not None:
                 model.set_weights(best_weights)
         start += ran
+    if validation is not None:
+        # The best model's outputs on the validation rows: what a report's confusion matrix
+        # or error plot is drawn from when there is no test set. Not part of to_dict().
+        outputs = model.predict(validation[0], batch_size=max(256, settings.batch_size), verbose=0)
+        history.validation = (validation[1], np.asarray(outputs))
     return history
 
 

@@ -45,6 +45,9 @@ class WordVectors:
         subwords: Optional SubwordTable. fastText n-grams, for vectors of unknown words.
         cache_path: Optional path. The cache entry the vectors were read from or written to.
         cache_state: String. What the cache did: "created", "reused", "disabled"...
+        counts: Optional integer array, one per word. How often each word was seen (a learned
+            table's training frequencies); None when unknown, as for most vector files, whose
+            rows are conventionally in frequency order already.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class WordVectors:
         subwords: SubwordTable | None = None,
         cache_path: Path | None = None,
         cache_state: str = "disabled",
+        counts: np.ndarray | Sequence[int] | None = None,
     ):
         if isinstance(index_to_key, (pa.Array, pa.ChunkedArray)):
             words = index_to_key
@@ -77,8 +81,16 @@ class WordVectors:
                 f"`vectors` must be a 2-D array with one row per word ({len(words)} words). "
                 f"Received: shape={vectors.shape}."
             )
+        if counts is not None:
+            counts = np.asarray(counts, dtype=np.int64)
+            if counts.shape != (len(words),):
+                raise VectorsError(
+                    f"`counts` must hold one count per word ({len(words)} words). "
+                    f"Received: shape={counts.shape}."
+                )
         self._words = words
         self.vectors = vectors
+        self.counts = counts
         self.source = source
         self.format = format
         self.load_stats = load_stats or LoadStats(lines=len(words), words=len(words))
@@ -186,6 +198,13 @@ class WordVectors:
 
     def __len__(self) -> int:
         return len(self._words)
+
+    def frequency_order(self) -> np.ndarray:
+        """Row numbers, most frequent first: by `counts` (ties in row order), or the rows
+        as they are when counts are unknown (vector files list frequent words first)."""
+        if self.counts is None:
+            return np.arange(len(self))
+        return np.argsort(-self.counts, kind="stable")
 
     def __contains__(self, key: object) -> bool:
         """Whether `key` is one of the words (fastText n-grams do not count)."""
