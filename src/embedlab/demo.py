@@ -48,6 +48,8 @@ def run(
                                   strict=True)],
     )
     out.info(f"try: embedlab predict {output} \"your review here\"")
+    if report.report is not None:
+        out.success(f"report (open it in a browser): {report.report}")
     return report.test
 
 

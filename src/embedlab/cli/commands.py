@@ -57,6 +57,9 @@ def train_text(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
+    ),
     vectors: str = typer.Option(
         None, "--vectors", help="Pre-trained vectors: a file or a name (glove-6b-50d)."
     ),
@@ -98,7 +101,7 @@ def train_text(
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
         vectors_std=vectors_std or None,
-        verbose=_keras_verbosity(),
+        verbose=_keras_verbosity(), report=report,
     )
     print_train_report(report)
 
@@ -123,6 +126,8 @@ def print_train_report(report) -> None:
                 rows.append([split, name, value])
     if rows:
         out.table("metrics", ["split", "metric", "value"], rows)
+    if report.report is not None:
+        out.info(f"report: {report.report}")
     out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
 
 

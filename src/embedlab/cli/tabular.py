@@ -104,6 +104,9 @@ def train_tabular(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
+    ),
 ) -> None:
     """Train a model on a table: entity embeddings for categorical columns.
 
@@ -134,7 +137,7 @@ def train_tabular(
         missing_values=[v for v in missing_values.split(",") if v], numeric_scaling=numeric_scaling,
         hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
-        class_weight=class_weight, seed=seed, verbose=_keras_verbosity(),
+        class_weight=class_weight, seed=seed, verbose=_keras_verbosity(), report=report,
     )
     out.info(f"task: {report.task} ({report.task_reason})")
     out.info(
@@ -165,6 +168,8 @@ def train_tabular(
     metric_rows = _metric_rows(("validation", report.validation), ("test", report.test))
     if metric_rows:
         out.table("metrics", ["split", "metric", "value"], metric_rows)
+    if report.report is not None:
+        out.info(f"report: {report.report}")
     out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
 
 
@@ -209,6 +214,9 @@ def train_recommender(
         3, "--patience", help="Epochs without improvement before stopping."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
+    ),
 ) -> None:
     """Train user and item embeddings from ratings or implicit feedback.
 
@@ -231,7 +239,7 @@ def train_recommender(
         implicit=True if implicit else None, test=test, holdout=holdout, k=k,
         min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
-        patience=patience, seed=seed, verbose=_keras_verbosity(),
+        patience=patience, seed=seed, verbose=_keras_verbosity(), report=report,
     )
     out.info(f"mode: {report.mode} ({report.mode_reason})")
     out.info(
@@ -251,6 +259,8 @@ def train_recommender(
                         ("most popular", report.baseline))
     if rows:
         out.table("metrics", ["split", "metric", "value"], rows)
+    if report.report is not None:
+        out.info(f"report: {report.report}")
     out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
 
 

@@ -1,0 +1,88 @@
+"""Looking entries up in an embedding table: which to show, and their neighbours before
+and after training, as rows for a terminal table or a report."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from embedlab.errors import DataError
+from embedlab.inspect.tables import EmbeddingTable
+
+PROBES = 8
+
+
+def probe_keys(table: EmbeddingTable, n: int = PROBES, *, prior: float = 10.0) -> list[str]:
+    """Entries worth showing: those whose training examples lean most to either end of the
+    label (when the table has a numeric attribute), else the most frequent.
+
+    Each entry's attribute is shrunk towards the table's mean as if `prior` more examples
+    had the mean value, so a word seen twice in positive reviews does not beat a word seen
+    three hundred times in mostly positive ones.
+    """
+    vectors = table.vectors
+    keys = vectors.index_to_key
+    order = vectors.frequency_order()
+    counts = vectors.counts
+    if counts is not None:
+        order = order[counts[order] > 0]
+    attribute = next(iter(table.attributes.values()), None)
+    if (attribute is not None and counts is not None
+            and np.issubdtype(np.asarray(attribute).dtype, np.floating)):
+        values = np.asarray(attribute, "float64")[order]
+        seen = counts[order].astype("float64")
+        known = ~np.isnan(values)
+        if known.sum() >= n:
+            order, values, seen = order[known], values[known], seen[known]
+            centre = float(np.average(values, weights=seen))
+            shrunk = (values * seen + centre * prior) / (seen + prior)
+            ranked = order[np.argsort(shrunk, kind="stable")]
+            half = n // 2
+            return [keys[int(i)] for i in [*ranked[-half:][::-1], *ranked[: n - half]]]
+    return [keys[int(i)] for i in order[:n] if not keys[int(i)].startswith("<")]
+
+
+def neighbour_rows(
+    table: EmbeddingTable,
+    keys: list[str],
+    *,
+    k: int = 10,
+    scores: bool = True,
+    method: str = "auto",
+) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): each key's `k` nearest entries by cosine, after training and, when
+    the table keeps them, before (the pre-trained rows). Titles replace keys when known.
+
+    Unknown keys raise a DataError that names the closest known ones.
+    """
+    vectors = table.vectors
+    missing = [key for key in keys if key not in vectors]
+    if missing:
+        close = difflib.get_close_matches(missing[0], vectors.index_to_key[:50000], n=3)
+        hint = f" Close entries: {', '.join(close)}." if close else ""
+        raise DataError(
+            f"{missing[0]!r} is not in the table {table.name!r} ({len(vectors):,} entries).{hint} "
+            "Pass entries the table holds."
+        )
+    columns = [("after training", vectors)]
+    if table.initial is not None:
+        columns.insert(0, ("before training (pre-trained rows)", table.initial))
+    found = {name: _nearest(wv, keys, k, method) for name, wv in columns}
+    header = ["entry", *(name for name, _ in columns)]
+    rows = []
+    for i, key in enumerate(keys):
+        cells = [table.label(key)]
+        for name, _ in columns:
+            cells.append(", ".join(
+                f"{table.label(w)} ({s:.2f})" if scores else table.label(w)
+                for w, s in found[name][i]))
+        rows.append(cells)
+    return header, rows
+
+
+def _nearest(vectors, keys: list[str], k: int, method: str) -> list[list[tuple[str, float]]]:
+    return [vectors.most_similar(key, topn=k) for key in keys]
+
+
+
