@@ -64,6 +64,10 @@ def _register() -> None:
     from embedlab.cli import tabular
 
     tabular.register(app, commands.train_app)
+    from embedlab.cli import export, inspect
+
+    export.register(app)
+    inspect.register(app)
 
 
 _register()

@@ -10,7 +10,9 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
+from embedlab.cli.export import check_top_k
 from embedlab.errors import ConfigError, VectorsError
+from embedlab.inspect.export import EXPORT_FORMATS, check_export_format, export_vectors
 from embedlab.vectors import FORMATS, WordVectors
 
 vectors_app = typer.Typer(
@@ -151,7 +153,7 @@ def convert(
         ...,
         "--format",
         "-f",
-        help=f"Format to write: {', '.join(f for f in FORMATS if f != 'fasttext-bin')}.",
+        help=f"Format to write: {', '.join(EXPORT_FORMATS)} (a TensorBoard projector folder).",
     ),
     output: Path = typer.Option(
         ...,
@@ -166,6 +168,12 @@ def convert(
     ),
     no_cache: bool = NO_CACHE_OPT,
     limit: int | None = LIMIT_OPT,
+    top_k: int | None = typer.Option(
+        None,
+        "--top-k",
+        "-k",
+        help="Keep only the N most frequent words (the first N of a vectors file).",
+    ),
     on_bad_line: str = BAD_LINE_OPT,
     on_nonfinite: str = NONFINITE_OPT,
 ) -> None:
@@ -173,9 +181,14 @@ def convert(
 
     Example: embedlab vectors convert glove.6B.50d.txt --format word2vec-binary -o glove.bin
     """
+    check_export_format(to_format)
+    check_top_k(top_k)
     wv = _load(path, input_format, no_cache, limit, on_bad_line, on_nonfinite)
-    written = wv.save(output, format=to_format)
-    out.success(f"Wrote {len(wv):,} words x {wv.vector_size} to {written} ({to_format}).")
+    written = export_vectors(wv, output, format=to_format, top_k=top_k)
+    if top_k is not None and top_k > len(wv):
+        out.info(f"--top-k {top_k:,} is more than the {len(wv):,} words; wrote them all.")
+    kept = min(top_k or len(wv), len(wv))
+    out.success(f"Wrote {kept:,} words x {wv.vector_size} to {written} ({to_format}).")
 
 
 @vectors_app.command("neighbors")
