@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from embedlab.vectors import WordVectors
 from tests.conftest import FILLER, NEGATIVE, POSITIVE, make_reviews
+from tests.models.test_recommender import make_ratings
 
 
 def tiny_vectors() -> WordVectors:
@@ -33,25 +34,12 @@ def text_bundle(root, *, vectors: bool = True):
     return report, clf
 
 
-def ratings_table(*, seed: int = 0, users: int = 30, items: int = 24, per_user: int = 12):
-    """Two tastes: users and items in the same half rate 4-5, across halves 1-2."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for u in range(users):
-        for i in rng.choice(items, per_user, replace=False):
-            same = (u < users // 2) == (i < items // 2)
-            rating = int(rng.integers(4, 6) if same else rng.integers(1, 3))
-            rows.append((u + 1, int(i) + 101, rating))
-    user, item, rating = map(list, zip(*rows, strict=True))
-    return pa.table({"user": user, "item": item, "rating": rating})
-
-
 def recommender_bundle(root):
     from embedlab.models.recommender import train_recommender
 
     return train_recommender(
-        ratings_table(), user="user", item="item", rating="rating", output=root / "rec",
-        test=ratings_table(seed=1), epochs=8, dim=6, learning_rate=1e-2,
+        make_ratings(), user="user", item="item", rating="rating", output=root / "rec",
+        test=make_ratings(seed=1), epochs=8, dim=6, learning_rate=1e-2,
     )
 
 

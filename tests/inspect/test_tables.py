@@ -49,7 +49,7 @@ def test_tabular_and_recommender_tables(bundles):
     assert mean[color.vectors.get_index("red")] > mean[color.vectors.get_index("grey")]
     assert table_names(bundles["rec"]) == ["items", "users"]
     items = load_table(bundles["rec"], "items")
-    assert items.vectors.counts.sum() == 30 * 12
+    assert items.vectors.counts.sum() == 40 * 14
     assert np.nanmin(items.attributes["mean rating"]) >= 1
     with pytest.raises(ConfigError, match="has the tables"):
         load_table(bundles["rec"], "movies")
@@ -58,17 +58,17 @@ def test_tabular_and_recommender_tables(bundles):
 def test_item_titles_and_attributes_from_an_item_file(bundles, tmp_path):
     items = load_table(bundles["rec"], "items")
     path = tmp_path / "items.csv"
-    ids = list(range(101, 125))
+    ids = list(range(101, 131))
     csv.write_csv(pa.table({"movie_id": ids, "title": [f"Film {i}" for i in ids],
-                            "half": ["first" if i < 113 else "second" for i in ids]}), path)
+                            "half": ["first" if i < 116 else "second" for i in ids]}), path)
     titled = with_item_table(items, path, key="movie_id", title="title", attributes=["half"])
     assert titled.label("101") == "Film 101"
-    assert titled.attributes["half"][items.vectors.get_index("124")] == "second"
+    assert titled.attributes["half"][items.vectors.get_index("130")] == "second"
     header, rows = neighbour_rows(titled, ["101"], k=3)
     assert header == ["entry", "after training"] and rows[0][0] == "Film 101"
-    # items of the same taste are nearest: films 101-112 are the first half
+    # items of the same taste are nearest: films 101-115 are the first half
     nearest = [int(cell.split(" (")[0].split()[1]) for cell in rows[0][1].split(", ")]
-    assert all(n < 113 for n in nearest)
+    assert all(n < 116 for n in nearest)
     with pytest.raises(DataError, match="matches the table's keys"):
         with_item_table(items, path, key="title")
 
