@@ -306,6 +306,23 @@ class WordVectors:
         result = [(keys[int(i)].as_py(), float(dists[i])) for i in best if int(i) not in exclude]
         return result[:topn]
 
+    def neighbors(
+        self,
+        keys: str | int | np.ndarray | Sequence[str | int | np.ndarray],
+        topn: int = 10,
+        *,
+        method: str = "auto",
+    ) -> list[list[tuple[str, float]]]:
+        """The `topn` nearest words of many keys at once: one list per key, best first.
+
+        Words leave themselves out, as in `most_similar`; vectors may be queried too.
+        `method`: "exact", "approximate" (a cached HNSW index) or "auto" (exact below
+        2,000,000 words). See `embedlab.inspect.neighbors`.
+        """
+        from embedlab.inspect.neighbors import nearest
+
+        return nearest(self, keys, topn, method=method)
+
     def evaluate_word_pairs(
         self,
         pairs: str | os.PathLike,
