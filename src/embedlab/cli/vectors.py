@@ -194,21 +194,27 @@ def convert(
 @vectors_app.command("neighbors")
 def neighbors(
     path: str = PATH_ARG,
-    word: str = typer.Argument(..., help="The word whose nearest neighbours to list."),
+    words: list[str] = typer.Argument(..., help="The words whose nearest neighbours to list."),
     top_k: int = TOP_K_OPT,
     format: str | None = FORMAT_OPT,
     no_cache: bool = NO_CACHE_OPT,
     limit: int | None = LIMIT_OPT,
+    method: str = typer.Option(
+        "auto", "--method",
+        help="exact (batched), approximate (an HNSW index, built once and cached), or auto "
+        "(approximate from 2,000,000 words).",
+    ),
 ) -> None:
-    """List the words nearest to WORD by cosine similarity.
+    """List the words nearest to each WORD by cosine similarity.
 
-    Example: embedlab vectors neighbors glove-6b-50d king -k 3
+    Example: embedlab vectors neighbors glove-6b-50d king queen -k 3
     """
     wv = _load(path, format, no_cache, limit)
-    _require_word(wv, word, path)
-    result = wv.most_similar(word, topn=top_k)
-    rows = [[rank, w, round(score, 4)] for rank, (w, score) in enumerate(result, start=1)]
-    out.table(f"Nearest to {word!r}", ["#", "word", "cosine"], rows)
+    for word in words:
+        _require_word(wv, word, path)
+    for word, result in zip(words, wv.neighbors(words, top_k, method=method), strict=True):
+        rows = [[rank, w, round(score, 4)] for rank, (w, score) in enumerate(result, start=1)]
+        out.table(f"Nearest to {word!r}", ["#", "word", "cosine"], rows)
 
 
 @vectors_app.command("analogy")

@@ -82,7 +82,7 @@ def neighbour_rows(
 
 
 def _nearest(vectors, keys: list[str], k: int, method: str) -> list[list[tuple[str, float]]]:
-    return [vectors.most_similar(key, topn=k) for key in keys]
+    return vectors.neighbors(keys, topn=k, method=method)
 
 
 
