@@ -269,7 +269,8 @@ def plot_map(m: EmbeddingMap, *, ax=None, title: str | None = None):
             ax.scatter(x[~known], y[~known], color=_UNKNOWN_COLOR, label=UNKNOWN, **style)
             ax.legend(loc="lower left", fontsize=8, framealpha=0.7)
         if known.any():
-            drawn = ax.scatter(x[known], y[known], c=values[known], cmap="viridis", **style)
+            drawn = ax.scatter(x[known], y[known], c=values[known], **_continuous(values[known]),
+                               **style)
             fig.colorbar(drawn, ax=ax, label=m.color_name, shrink=0.8)
     elif m.color_kind == "categorical":
         for category, colour in zip(m.categories, _palette(m.categories), strict=True):
@@ -287,6 +288,18 @@ def plot_map(m: EmbeddingMap, *, ax=None, title: str | None = None):
     ax.set_title(title if title is not None else _default_title(m), fontsize=11)
     _place_labels(ax, m)
     return fig
+
+
+def _continuous(values: np.ndarray) -> dict:
+    """A diverging scale centred on the median, so points that lean either way from the
+    typical value (a word's share of positive reviews) stand out; one colour ramp when
+    the values do not spread on both sides."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    low, centre, high = (float(v) for v in np.quantile(values, [0.0, 0.5, 1.0]))
+    if low < centre < high:
+        return {"cmap": "coolwarm", "norm": TwoSlopeNorm(vmin=low, vcenter=centre, vmax=high)}
+    return {"cmap": "viridis"}
 
 
 def save_map(m: EmbeddingMap, path: str | os.PathLike, *, dpi: int = 150, **kwargs) -> Path:
