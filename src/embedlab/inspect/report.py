@@ -118,6 +118,9 @@ def _settings(manifest: dict) -> str:
         rows.append((key, value))
     for key, value in (manifest.get("model") or {}).items():
         rows.append((key, value))
+    for key, value in (manifest.get("options") or {}).items():  # tabular
+        if value not in (None, {}, []) and (manifest.get("text") or not key.startswith("text")):
+            rows.append((key.replace("_", " "), value))
     for key, value in (manifest.get("settings") or {}).items():
         rows.append((key.replace("_", " "), value))
     vectors = manifest.get("vectors")
@@ -256,8 +259,9 @@ def _maps(tables: dict[str, EmbeddingTable], *, limit: int = 3) -> str:
         except EmbedlabError as exc:
             parts.append(f"<p>{html.escape(name)}: {html.escape(str(exc))}</p>")
             continue
-        fig = plot_map(m, title=f"{name}: the {len(m.points):,} most frequent of "
-                                f"{len(table.vectors):,} rows (PCA)")
+        shown = (f"the {len(m.points):,} most frequent of {len(table.vectors):,} rows"
+                 if len(m.points) < len(table.vectors) else f"all {len(table.vectors):,} rows")
+        fig = plot_map(m, title=f"{name}: {shown} (PCA)")
         parts.append(_image(fig, f"map of {name}"))
     if len(tables) > limit:
         parts.append(f"<p class=note>{len(tables) - limit} more tables: draw them with "
