@@ -158,7 +158,19 @@ def test_auto_turns_approximate_for_large_tables(monkeypatch):
     words, matrix = table(50, 4)
     assert NeighborIndex(matrix).method == "exact"
     monkeypatch.setattr(nb, "AUTO_APPROXIMATE_ROWS", 50)
-    assert NeighborIndex(matrix).method == "approximate"
+    index = NeighborIndex(matrix)
+    assert index.method == "approximate"
+    # a few queries and no index yet: exact, nothing built
+    index.nearest([0, 1], 3)
+    assert index._hnsw is None and index.cache_state == "not built"
+    # a batch large enough to pay for the build goes through the index, which is cached
+    monkeypatch.setattr(nb, "AUTO_BUILD_QUERIES", 40)
+    index.nearest(list(range(40)), 3)
+    assert index.cache_state == "created"
+    # a fresh index over the same rows finds it in the cache and uses it for one query
+    again = NeighborIndex(matrix)
+    again.nearest([0], 3)
+    assert again.cache_state == "reused"
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,10 @@ METHODS = ("auto", "exact", "approximate")
 # answers 1,000 queries in well under a second. Below this size exact is fast enough and
 # needs no build.
 AUTO_APPROXIMATE_ROWS = 2_000_000
+# With "auto", a large table is searched through its HNSW index when the index exists (in
+# memory or in the cache) or when a call brings this many queries: below that, building it
+# (minutes) would cost more than the exact search it saves (about 30 ms a query at 2M x 300).
+AUTO_BUILD_QUERIES = 1_000
 ANN_VERSION = 1
 _GROUP = 64  # rows per group maximum
 _CHUNK = 8192  # table rows per matrix product (a multiple of _GROUP)
@@ -171,6 +175,7 @@ class NeighborIndex:
         self._unit: np.ndarray | None = None
         self._group_layout: tuple[np.ndarray, np.ndarray] | None = None
         self._hnsw = None
+        self._meta: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -227,7 +232,7 @@ class NeighborIndex:
         if width == 0 or len(queries) == 0:
             return rows, scores
         wanted = min(int(k) + int((exclude >= 0).any()), len(self))
-        if self.method == "approximate":
+        if self._use_approximate(len(queries)):
             found = self._approximate(queries, wanted)
             rows[:], scores[:] = self._rank(found, queries, exclude, width)
         elif wanted * _GROUP * 8 > len(self):  # groups would not narrow much: score every row
@@ -467,7 +472,8 @@ class NeighborIndex:
         index.expansion_search = max(self.expansion_search, wanted)
         matches = index.search(queries, wanted, threads=0)
         keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(queries), -1)
-        counts = np.asarray(matches.counts).reshape(-1, 1)
+        # usearch answers one query with `Matches` (no `counts`), several with `BatchMatches`
+        counts = np.asarray(getattr(matches, "counts", [len(matches)])).reshape(-1, 1)
         return np.where(np.arange(keys.shape[1]) < counts, keys, -1)
 
     def hnsw(self):
@@ -516,10 +522,27 @@ class NeighborIndex:
         self._hnsw, self.cache_state = index, state
         return index
 
+    def _use_approximate(self, queries: int) -> bool:
+        """Whether this call goes through the HNSW index (see AUTO_BUILD_QUERIES)."""
+        if self.method != "approximate":
+            return False
+        if self.requested_method == "approximate" or self._hnsw is not None:
+            return True
+        if queries >= AUTO_BUILD_QUERIES:
+            return True
+        if self.cache and self._ann_path(self._ann_key()).exists():
+            return True
+        logger.info("Searching %d rows exactly: no HNSW index is cached yet, and %d queries "
+                    "do not pay for building one (method='approximate' builds it).",
+                    len(self), queries)
+        return False
+
     def _ann_key(self) -> dict[str, Any]:
+        if self._meta is not None:
+            return self._meta
         import usearch
 
-        return {
+        self._meta = {
             "version": ANN_VERSION,
             "rows": len(self),
             "dim": self.dim,
@@ -530,6 +553,7 @@ class NeighborIndex:
             "matrix_blake2b": matrix_hash(self.vectors),
             "usearch": getattr(usearch, "__version__", "?"),
         }
+        return self._meta
 
     def _ann_path(self, meta: dict[str, Any]) -> Path:
         """Inside the vectors' cache entry when there is one, else under cache_root()/ann."""

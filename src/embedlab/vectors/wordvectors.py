@@ -317,7 +317,8 @@ class WordVectors:
 
         Words leave themselves out, as in `most_similar`; vectors may be queried too.
         `method`: "exact", "approximate" (a cached HNSW index) or "auto" (exact below
-        2,000,000 words). See `embedlab.inspect.neighbors`.
+        2,000,000 words; above, the index once it is cached or for 1,000 queries or more).
+        See `embedlab.inspect.neighbors`.
         """
         from embedlab.inspect.neighbors import nearest
 
