@@ -202,7 +202,7 @@ def neighbors(
     method: str = typer.Option(
         "auto", "--method",
         help="exact (batched), approximate (an HNSW index, built once and cached), or auto "
-        "(approximate from 2,000,000 words).",
+        "(exact; from 2,000,000 words the index once cached, or for 1,000+ words at once).",
     ),
 ) -> None:
     """List the words nearest to each WORD by cosine similarity.
