@@ -13,11 +13,11 @@ from embedlab.inspect.maps import (
     UNKNOWN,
     classify_colors,
     embedding_map,
-    figure_png,
     plot_map,
     project,
     save_map,
 )
+from embedlab.inspect.plots import png_bytes
 from embedlab.vectors import WordVectors
 
 
@@ -183,7 +183,7 @@ def test_figure_png_bytes_and_plotting_in_a_thread(table):
     results = []
 
     def work():
-        results.append(figure_png(plot_map(embedding_map(table, label_top=5)), dpi=50))
+        results.append(png_bytes(plot_map(embedding_map(table, label_top=5)), dpi=50))
 
     thread = threading.Thread(target=work)
     thread.start()

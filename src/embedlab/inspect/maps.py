@@ -6,7 +6,6 @@ pyplot's global state, so they work headless and in threads.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections import Counter
@@ -18,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from embedlab.errors import ConfigError, MissingDependencyError, VectorsError
+from embedlab.inspect.plots import new_figure
 from embedlab.vectors import WordVectors
 from embedlab.vectors.fileio import atomic_file
 
@@ -251,13 +251,8 @@ def plot_map(m: EmbeddingMap, *, ax=None, title: str | None = None):
     Returns:
         The matplotlib Figure.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if ax is None:
-        fig = Figure(figsize=(8.5, 6.5), layout="constrained")
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
+        ax = new_figure(8.5, 6.5).add_subplot()
     fig = ax.figure
     size = float(np.clip(600 / math.sqrt(len(m.points)), 4, 40))
     style = {"s": size, "linewidths": 0, "alpha": 0.85}
@@ -322,13 +317,6 @@ def save_map(m: EmbeddingMap, path: str | os.PathLike, *, dpi: int = 150, **kwar
     with atomic_file(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi)
     return path
-
-
-def figure_png(fig, *, dpi: int = 110) -> bytes:
-    """The figure as PNG bytes (for embedding in an HTML report as a data URI)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
 
 
 def _place_labels(ax, m: EmbeddingMap) -> None:
