@@ -10,6 +10,10 @@ import typer
 from embedlab.cli import _output as out
 from embedlab.cli.app import app
 
+REPORT_OPT = typer.Option(
+    True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
+)
+
 train_app = typer.Typer(
     help="Train a model and save it as a bundle.", no_args_is_help=True,
 )
@@ -57,9 +61,7 @@ def train_text(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
-    report: bool = typer.Option(
-        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
-    ),
+    report: bool = REPORT_OPT,
     vectors: str = typer.Option(
         None, "--vectors", help="Pre-trained vectors: a file or a name (glove-6b-50d)."
     ),

@@ -3,19 +3,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
 from embedlab.cli import _output as out
+from embedlab.cli.commands import REPORT_OPT, _keras_verbosity
 from embedlab.errors import ConfigError
-
-
-def _keras_verbosity() -> int:
-    if out.is_quiet():
-        return 0
-    return 1 if sys.stderr.isatty() else 2
 
 
 def _names(values: list[str] | None) -> list[str]:
@@ -104,9 +98,7 @@ def train_tabular(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
-    report: bool = typer.Option(
-        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
-    ),
+    report: bool = REPORT_OPT,
 ) -> None:
     """Train a model on a table: entity embeddings for categorical columns.
 
@@ -214,9 +206,7 @@ def train_recommender(
         3, "--patience", help="Epochs without improvement before stopping."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
-    report: bool = typer.Option(
-        True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
-    ),
+    report: bool = REPORT_OPT,
 ) -> None:
     """Train user and item embeddings from ratings or implicit feedback.
 
