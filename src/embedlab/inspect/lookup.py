@@ -68,7 +68,7 @@ def neighbour_rows(
     columns = [("after training", vectors)]
     if table.initial is not None:
         columns.insert(0, ("before training (pre-trained rows)", table.initial))
-    found = {name: _nearest(wv, keys, k, method) for name, wv in columns}
+    found = {name: wv.neighbors(keys, topn=k, method=method) for name, wv in columns}
     header = ["entry", *(name for name, _ in columns)]
     rows = []
     for i, key in enumerate(keys):
@@ -80,9 +80,6 @@ def neighbour_rows(
         rows.append(cells)
     return header, rows
 
-
-def _nearest(vectors, keys: list[str], k: int, method: str) -> list[list[tuple[str, float]]]:
-    return vectors.neighbors(keys, topn=k, method=method)
 
 
 

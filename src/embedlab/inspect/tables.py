@@ -68,14 +68,12 @@ def bundle_tables(path: str | os.PathLike, *, model: Any = None) -> dict[str, Em
         from embedlab.jobs import load_bundle
 
         model = load_bundle(path)
-    kind = model.manifest_data.get("kind") if getattr(model, "manifest_data", None) else None
-    kind = kind or type(model).__name__
-    if kind in ("text", "TextClassifier"):
+    if model.kind == "text":
         initial = model.embedding_vectors(initial=True) if model.initial_embedding is not None \
             else None
         return {"words": EmbeddingTable("words", model.embedding_vectors(), initial,
                                         model.table_attributes("words"), kind="text")}
-    if kind in ("tabular", "TabularModel"):
+    if model.kind == "tabular":
         if model.encoding == "onehot":
             raise ConfigError(
                 "this tabular bundle was trained with one-hot inputs and has no embedding "

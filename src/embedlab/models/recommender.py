@@ -93,6 +93,8 @@ class Recommender:
         verbose: Integer. Keras's progress output.
     """
 
+    kind = KIND  # the bundle kind this class writes and loads
+
     def __init__(
         self,
         *,

@@ -294,6 +294,8 @@ class TabularModel:
         verbose: Integer. Keras's progress output.
     """
 
+    kind = KIND  # the bundle kind this class writes and loads
+
     def __init__(
         self,
         *,

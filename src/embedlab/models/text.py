@@ -64,6 +64,8 @@ class TextClassifier:
         **hyperparameters: the recipe's own options (e.g. `filters`, `units`, `dropout`).
     """
 
+    kind = KIND  # the bundle kind this class writes and loads
+
     def __init__(
         self,
         *,
