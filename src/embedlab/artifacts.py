@@ -222,3 +222,34 @@ def read_attributes(path: str | os.PathLike, manifest: dict) -> dict[str, dict]:
             "Train the bundle again."
         ) from None
     return result
+
+
+# ------------------------------------------------------------- what every kind keeps of its run
+def run_record(model) -> dict:
+    """The manifest entries every bundle kind keeps of its training run: the data summary,
+    metrics, history, evaluation figures and the index of the table attributes."""
+    return {
+        "data": model.data_summary,
+        "metrics": model.metrics,
+        "history": model.history.to_dict() if model.history else None,
+        "evaluation": model.evaluation,
+        "attributes": attributes_index(model.attributes),
+    }
+
+
+def run_writers(model) -> dict[str, Callable[[Path], None]]:
+    """The bundle files every kind writes of its run (the table attributes, when any)."""
+    return {ATTRIBUTES: attributes_writer(model.attributes)} if model.attributes else {}
+
+
+def restore_run(model, path: str | os.PathLike, manifest: dict) -> None:
+    """Set what `run_record` and `run_writers` kept on a model loaded from `path`."""
+    from embedlab.training.trainer import History
+
+    model.manifest_data = manifest
+    model.metrics = manifest.get("metrics", {})
+    model.data_summary = manifest.get("data", {})
+    history = manifest.get("history")
+    model.history = History(**history) if history else None
+    model.evaluation = manifest.get("evaluation")
+    model.attributes = read_attributes(path, manifest)

@@ -562,11 +562,7 @@ class Recommender:
                       "min_rating": self.min_rating, "rating_range": self.rating_range,
                       "mean_rating": self.mean_rating},
             "settings": self.settings.to_dict(),
-            "data": self.data_summary,
-            "metrics": self.metrics,
-            "history": self.history.to_dict() if self.history else None,
-            "evaluation": self.evaluation,
-            "attributes": artifacts.attributes_index(self.attributes),
+            **artifacts.run_record(self),
         }
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
@@ -585,8 +581,7 @@ class Recommender:
 
         writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies),
                    artifacts.INTERACTIONS: write_interactions}
-        if self.attributes:
-            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
+        writers.update(artifacts.run_writers(self))
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -624,13 +619,7 @@ class Recommender:
             ) from None
         obj.model = artifacts.load_model(path)
         obj.columns = manifest.get("columns", {})
-        obj.metrics = manifest.get("metrics", {})
-        obj.data_summary = manifest.get("data", {})
-        hist = manifest.get("history")
-        obj.history = History(**hist) if hist else None
-        obj.manifest_data = manifest
-        obj.evaluation = manifest.get("evaluation")
-        obj.attributes = artifacts.read_attributes(path, manifest)
+        artifacts.restore_run(obj, path, manifest)
         return obj
 
 

@@ -776,11 +776,7 @@ class TabularModel:
             "text": ({"length": self.length, "encoder": self.encoder.get_config()}
                      if self.encoder is not None else None),
             "settings": self.settings.to_dict(),
-            "data": self.data_summary,
-            "metrics": self.metrics,
-            "history": self.history.to_dict() if self.history else None,
-            "evaluation": self.evaluation,
-            "attributes": artifacts.attributes_index(self.attributes),
+            **artifacts.run_record(self),
         }
 
     def _options(self) -> dict:
@@ -803,8 +799,7 @@ class TabularModel:
         writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies)}
         if self.encoder is not None:
             writers[artifacts.ENCODER_DIR] = self.encoder.save
-        if self.attributes:
-            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
+        writers.update(artifacts.run_writers(self))
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -840,13 +835,7 @@ class TabularModel:
                 raise BundleError(f"the bundle's text encoder is damaged: {exc}") from None
             obj.length = manifest["text"]["length"]
         obj.model = artifacts.load_model(path)
-        obj.metrics = manifest.get("metrics", {})
-        obj.data_summary = manifest.get("data", {})
-        hist = manifest.get("history")
-        obj.history = History(**hist) if hist else None
-        obj.manifest_data = manifest
-        obj.evaluation = manifest.get("evaluation")
-        obj.attributes = artifacts.read_attributes(path, manifest)
+        artifacts.restore_run(obj, path, manifest)
         return obj
 
 

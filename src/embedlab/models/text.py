@@ -403,25 +403,19 @@ class TextClassifier:
                        "hyperparameters": self.hyperparameters},
             "encoder": self.encoder.get_config(),
             "settings": self.settings.to_dict(),
-            "data": self.data_summary,
-            "metrics": self.metrics,
-            "history": self.history.to_dict() if self.history else None,
+            **artifacts.run_record(self),
             "token_counts": self.encoder.vocabulary.counts.tolist(),
             "vectors": self.vectors_info,
             "coverage": self.coverage.to_dict() if self.coverage is not None else None,
-            "evaluation": self.evaluation,
-            "attributes": artifacts.attributes_index(self.attributes),
         }
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
         """Write the bundle directory (atomically; an older bundle there is replaced)."""
         manifest = {**self.manifest(), **(extra or {})}
-        writers = {artifacts.ENCODER_DIR: self.encoder.save}
+        writers = {artifacts.ENCODER_DIR: self.encoder.save, **artifacts.run_writers(self)}
         if self.initial_embedding is not None:
             initial = self.initial_embedding
             writers[artifacts.INITIAL_EMBEDDING] = lambda p: np.save(p, initial)
-        if self.attributes:
-            writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
         return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
 
     @classmethod
@@ -436,14 +430,8 @@ class TextClassifier:
         obj.target = Target.from_dict(manifest["target"])
         obj.length = recipe["length"]
         obj.model = artifacts.load_model(path)
-        obj.metrics = manifest.get("metrics", {})
-        obj.data_summary = manifest.get("data", {})
-        hist = manifest.get("history")
-        obj.history = History(**hist) if hist else None
-        obj.manifest_data = manifest
+        artifacts.restore_run(obj, path, manifest)
         obj.vectors_info = manifest.get("vectors")
-        obj.evaluation = manifest.get("evaluation")
-        obj.attributes = artifacts.read_attributes(path, manifest)
         initial = Path(path) / artifacts.INITIAL_EMBEDDING
         if initial.exists():
             obj.initial_embedding = np.load(initial)
