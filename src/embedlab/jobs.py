@@ -101,16 +101,11 @@ def train_text(
     clf = TextClassifier(verbose=verbose, **options)
     clf.fit(table[text], table[label])
     history = clf.history
-    best = None
-    if history and history.best_epoch:
-        best = history.epochs[history.best_epoch - 1]
-    validation = {}
-    if best:
-        validation = {k[4:]: v for k, v in best.items() if k.startswith("val_")}
+    validation = history.best_validation() if history else {}
     test_metrics = {}
     if test_table is not None:
-        test_metrics = clf.evaluate(test_table[text], test_table[label])
-        clf.evaluation = clf.evaluation_figures(test_table[text], test_table[label], split="test")
+        test_metrics, clf.evaluation = clf.evaluate_with_figures(test_table[text],
+                                                                 test_table[label])
     clf.metrics = {"validation": validation, "test": test_metrics}
     length_reason = (
         "set with --max-length" if options.get("max_length")
@@ -127,17 +122,26 @@ def train_text(
         best_epoch=history.best_epoch if history else None,
         coverage=clf.coverage, vectors=clf.vectors_info,
     )
-    report.seconds = time.perf_counter() - start
-    report.output = clf.save(output, extra={"columns": {"text": text, "label": label},
-                                            "rows": {"train": table.num_rows, "dropped": dropped,
-                                                     "test": report.test_rows,
-                                                     "test_dropped": test_dropped}})
-    if draw_report:
-        from embedlab.inspect.report import report_after_training
-
-        report.report = report_after_training(report.output, clf)
+    report.output, report.report = save_with_report(
+        clf, output, report=draw_report,
+        extra={"columns": {"text": text, "label": label},
+               "rows": {"train": table.num_rows, "dropped": dropped, "test": report.test_rows,
+                        "test_dropped": test_dropped}})
     report.seconds = time.perf_counter() - start
     return report, clf
+
+
+def save_with_report(
+    model, output: str | os.PathLike, *, report: bool, **save_options
+) -> tuple[Path, Path | None]:
+    """Save a trained model's bundle and, with `report`, draw its report.html from it.
+    Returns (bundle path, report path or None)."""
+    path = model.save(output, **save_options)
+    if not report:
+        return path, None
+    from embedlab.inspect.report import report_after_training
+
+    return path, report_after_training(path, model)
 
 
 # Bundle kinds: the class that loads each (module path, class name).

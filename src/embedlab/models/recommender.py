@@ -400,18 +400,6 @@ class Recommender:
         user, item = self.input_columns
         return {"predicted": self.predict(table[user], table[item]).tolist()}
 
-    def evaluation_figures(self, users: Any, items: Any, ratings: Any, *,
-                           split: str = "test") -> dict:
-        """What a report draws of an explicit evaluation: the rating-error histogram and
-        the predictions per true rating; see `embedlab.training.evaluation`."""
-        self._require_fitted()
-        values = rating_values(ratings, None)
-        keep = ~np.isnan(values)
-        u = category_strings(users, what="user IDs").filter(pa.array(keep))
-        i = category_strings(items, what="item IDs").filter(pa.array(keep))
-        return {"split": split, "task": "regression", "rows": int(keep.sum()),
-                **regression_figures(values[keep], self.predict(u, i))}
-
     def table_attributes(self, table: str) -> dict[str, np.ndarray]:
         """Per-row attributes of the `items` or `users` table, aligned with
         `item_vectors()` / `user_vectors()` (the mean training rating)."""
@@ -420,6 +408,12 @@ class Recommender:
 
     def evaluate(self, users: Any, items: Any, ratings: Any) -> dict:
         """RMSE and MAE of explicit ratings (rows without a rating dropped and counted)."""
+        return self.evaluate_with_figures(users, items, ratings)[0]
+
+    def evaluate_with_figures(self, users: Any, items: Any, ratings: Any, *,
+                              split: str = "test") -> tuple[dict, dict]:
+        """(metrics as `evaluate`, what a report draws of them: the rating-error histogram
+        and the predictions per true rating; see `embedlab.training.evaluation`)."""
         self._require_fitted()
         if self.implicit:
             raise ConfigError(
@@ -433,7 +427,9 @@ class Recommender:
         pred = self.predict(u, i)
         result = regression_metrics(values[keep], pred)
         result.update(rows=int(keep.sum()), dropped=int((~keep).sum()), **self.last_counts)
-        return result
+        figures = {"split": split, "task": "regression", "rows": int(keep.sum()),
+                   **regression_figures(values[keep], pred)}
+        return result, figures
 
     # ------------------------------------------------------------------ ranking
     def _catalogue_scores(self, u: np.ndarray) -> np.ndarray:
@@ -857,10 +853,7 @@ def train_recommender(
     model.fit(table[user], table[item], ratings)
     model.columns = {"user": user, "item": item, "rating": rating, "time": time_column}
     history = model.history
-    validation = {}
-    if history and history.best_epoch:
-        best = history.epochs[history.best_epoch - 1]
-        validation = {k_[4:]: v for k_, v in best.items() if k_.startswith("val_")}
+    validation = history.best_validation() if history else {}
     evaluation: dict = {}
     baseline: dict = {}
     if held_users is not None:
@@ -879,8 +872,7 @@ def train_recommender(
             evaluation = model.evaluate_ranking(tu, ti, k=k)
             baseline = model.evaluate_ranking(tu, ti, k=k, scorer="popular")
         else:
-            evaluation = model.evaluate(test_table[user], test_table[item], test_table[rating])
-            model.evaluation = model.evaluation_figures(
+            evaluation, model.evaluation = model.evaluate_with_figures(
                 test_table[user], test_table[item], test_table[rating])
     model.metrics = {"validation": validation, "test": evaluation, "baseline": baseline}
     summary = model.data_summary
@@ -892,11 +884,9 @@ def train_recommender(
         epochs_run=len(history.epochs) if history else 0,
         best_epoch=history.best_epoch if history else None, parameters=summary["parameters"],
     )
-    report.output = model.save(output)
-    if draw_report:
-        from embedlab.inspect.report import report_after_training
+    from embedlab.jobs import save_with_report
 
-        report.report = report_after_training(report.output, model)
+    report.output, report.report = save_with_report(model, output, report=draw_report)
     report.seconds = time.perf_counter() - start
     return report, model
 

@@ -670,31 +670,29 @@ class TabularModel:
         self._require_fitted()
         return self.target.prediction_columns(self.predict_raw(table))
 
-    def evaluation_figures(self, data: Any, y: Any, *, split: str = "test") -> dict:
-        """What a report draws of an evaluation on labelled rows (confusion counts and ROC
-        curve, or errors); see `embedlab.training.evaluation.summarize`."""
-        self._require_fitted()
-        table, labels, _ = self._labelled(data, y, "the evaluation data")
-        return summarize(self.target, self.target.encode(labels), self.predict_raw(table),
-                         split=split)
-
     def evaluate(self, data: Any, y: Any) -> dict:
         """Metrics on labelled rows: accuracy + AUC (binary), accuracy + macro-F1
         (multiclass), RMSE + MAE (regression). Rows without a label are dropped and counted."""
+        return self.evaluate_with_figures(data, y)[0]
+
+    def evaluate_with_figures(self, data: Any, y: Any, *, split: str = "test") -> tuple[dict, dict]:
+        """(metrics as `evaluate`, what a report draws of them: confusion counts and ROC
+        curve, or errors; see `embedlab.training.evaluation.summarize`), from one pass."""
         self._require_fitted()
         table, labels, dropped = self._labelled(data, y, "the evaluation data")
         outputs = self.predict_raw(table)
+        target = self.target.encode(labels)
         if self.target.task == "regression":
             pred, _ = self.target.decode(outputs)
             result = regression_metrics(np.asarray(labels, "float64"), np.asarray(pred))
         else:
             result = classification_metrics(
-                self.target.task, self.target.encode(labels), outputs, self.target.n_classes
+                self.target.task, target, outputs, self.target.n_classes
             )
         result["rows"] = table.num_rows
         result["dropped_missing_label"] = dropped
         result["unknown_values"] = {c: n for c, n in self.last_counts["unknown"].items() if n}
-        return result
+        return result, summarize(self.target, target, outputs, split=split)
 
     # ------------------------------------------------------------ the learned tables
     def _table_of(self, column: str) -> np.ndarray:
@@ -912,14 +910,10 @@ def train_tabular(
         test_table = test if isinstance(test, pa.Table) else read_table(test)
     model = TabularModel(verbose=verbose, **options).fit(table, label)
     history = model.history
-    validation = {}
-    if history and history.best_epoch:
-        best = history.epochs[history.best_epoch - 1]
-        validation = {k[4:]: v for k, v in best.items() if k.startswith("val_")}
+    validation = history.best_validation() if history else {}
     test_metrics: dict = {}
     if test_table is not None:
-        test_metrics = model.evaluate(test_table, label)
-        model.evaluation = model.evaluation_figures(test_table, label, split="test")
+        test_metrics, model.evaluation = model.evaluate_with_figures(test_table, label)
     model.metrics = {"validation": validation, "test": test_metrics}
     draw_report = report
     report = TabularReport(
@@ -934,11 +928,9 @@ def train_tabular(
         best_epoch=history.best_epoch if history else None,
         parameters=model.data_summary["parameters"],
     )
-    report.output = model.save(output)
-    if draw_report:
-        from embedlab.inspect.report import report_after_training
+    from embedlab.jobs import save_with_report
 
-        report.report = report_after_training(report.output, model)
+    report.output, report.report = save_with_report(model, output, report=draw_report)
     report.seconds = time.perf_counter() - start
     return report, model
 

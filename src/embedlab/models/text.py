@@ -337,32 +337,27 @@ class TextClassifier:
             col = col.cast(pa.string())
         return self.prediction_columns(col.fill_null("").to_pylist())
 
-    def evaluation_figures(self, texts, labels, *, split: str = "test") -> dict:
-        """What a report draws of an evaluation on labelled texts (confusion counts and ROC
-        curve, or rating errors); see `embedlab.training.evaluation.summarize`."""
-        self._require_fitted()
-        texts, labels = _as_list(texts, "texts"), _as_list(labels, "labels")
-        return summarize(self.target, self.target.encode(labels), self.predict_raw(texts),
-                         split=split)
-
     def evaluate(self, texts, labels) -> dict:
         """Metrics on labelled texts: accuracy + AUC (binary), accuracy + macro-F1
         (multiclass), RMSE + MAE (regression, in the label's units)."""
+        return self.evaluate_with_figures(texts, labels)[0]
+
+    def evaluate_with_figures(self, texts, labels, *, split: str = "test") -> tuple[dict, dict]:
+        """(metrics as `evaluate`, what a report draws of them: confusion counts and ROC
+        curve, or errors; see `embedlab.training.evaluation.summarize`), from one pass."""
         self._require_fitted()
         texts, labels = _as_list(texts, "texts"), _as_list(labels, "labels")
         outputs = self.predict_raw(texts)
+        y = self.target.encode(labels)
         if self.target.task == "regression":
             pred, _ = self.target.decode(outputs)
-            truth = np.asarray(labels, dtype="float64")
-            result = regression_metrics(truth, np.asarray(pred))
-            result["errors"] = _error_summary(truth, np.asarray(pred))
+            result = regression_metrics(np.asarray(labels, dtype="float64"), np.asarray(pred))
         else:
-            y = self.target.encode(labels)
             result = classification_metrics(
                 self.target.task, y, outputs, self.target.n_classes
             )
         result["rows"] = len(texts)
-        return result
+        return result, summarize(self.target, y, outputs, split=split)
 
     # ------------------------------------------------------------ the learned table
     def embedding_vectors(self, *, initial: bool = False):
@@ -457,10 +452,3 @@ def _as_list(values, what: str) -> list:
     if isinstance(values, np.ndarray):
         return values.tolist()
     return list(values)
-
-
-def _error_summary(truth: np.ndarray, pred: np.ndarray, bins: int = 20) -> dict:
-    """What a rating-error plot needs, without the data: a histogram of errors."""
-    err = pred - truth
-    hist, edges = np.histogram(err, bins=bins)
-    return {"histogram": hist.tolist(), "edges": edges.tolist()}

@@ -95,6 +95,14 @@ class History:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def best_validation(self) -> dict:
+        """The validation metrics of the kept (best) epoch, without the `val_` prefix; empty
+        when there was no validation split."""
+        if not self.best_epoch:
+            return {}
+        best = self.epochs[self.best_epoch - 1]
+        return {k[4:]: v for k, v in best.items() if k.startswith("val_")}
+
 
 def compile_model(model, task: str, learning_rate: float) -> None:
     """Compile with Adam and the task's loss (binary/sparse categorical cross-entropy, MSE)."""
