@@ -125,3 +125,15 @@ def test_row_label_attribute_counts_each_example_once():
     multi = Target.infer(labels)
     _, best = row_label_attribute(multi, np.array([1, 1, 2, 2]), multi.encode(labels), 4)
     assert best[1] == "a" and best[2] == "c" and best[3] == ""
+
+
+def test_inspect_a_vectors_file_and_skip_its_bad_lines(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_text("king 1 0.1\nqueen 0.9 0.2\nbroken 1\nprince 0.95 0.1\napple -1 0.5\n")
+    result = runner.invoke(app, ["inspect", str(path), "--words", "king", "-k", "2"])
+    assert result.exit_code == 2 and "--on-bad-line skip" in result.output
+    result = runner.invoke(app, ["inspect", str(path), "--words", "king", "-k", "2",
+                                 "--on-bad-line", "skip"])
+    assert result.exit_code == 0, result.output
+    assert "nearest" in result.output and "after training" not in result.output
+    assert "prince" in result.output and "apple" not in result.output

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
+from embedlab.cli._options import BAD_LINE_OPT
 from embedlab.errors import ConfigError
 from embedlab.inspect.export import EXPORT_FORMATS, check_export_format, export_vectors
 from embedlab.inspect.maps import IMAGE_FORMATS, METHOD_NAMES, METHODS, embedding_map, save_map
@@ -69,6 +70,7 @@ def export(
     ),
     input_format: str | None = INPUT_FORMAT_OPT,
     no_cache: bool = NO_CACHE_OPT,
+    on_bad_line: str = BAD_LINE_OPT,
     items: Path | None = ITEMS_OPT,
     key: str | None = KEY_OPT,
     title: str | None = TITLE_OPT,
@@ -86,7 +88,8 @@ def export(
     check_top_k(top_k)
     from embedlab.inspect.tables import load_table
 
-    loaded = load_table(source, table, format=input_format, no_cache=no_cache, items=items,
+    loaded = load_table(source, table, format=input_format, no_cache=no_cache,
+                        on_bad_line=on_bad_line, items=items,
                         key=key, title=title, attributes=attribute)
     metadata = _projector_metadata(loaded) if to_format == "projector" else None
     written = export_vectors(
@@ -122,6 +125,7 @@ def map_command(
     seed: int = typer.Option(0, "--seed", help="Random seed of tsne and umap."),
     input_format: str | None = INPUT_FORMAT_OPT,
     no_cache: bool = NO_CACHE_OPT,
+    on_bad_line: str = BAD_LINE_OPT,
     items: Path | None = ITEMS_OPT,
     key: str | None = KEY_OPT,
     title: str | None = TITLE_OPT,
@@ -143,7 +147,8 @@ def map_command(
         raise ConfigError(f"--method must be one of {', '.join(METHODS)}. Received: {method!r}.")
     from embedlab.inspect.tables import load_table
 
-    loaded = load_table(source, table, format=input_format, no_cache=no_cache, items=items,
+    loaded = load_table(source, table, format=input_format, no_cache=no_cache,
+                        on_bad_line=on_bad_line, items=items,
                         key=key, title=title, attributes=attribute)
     attributes = loaded.attributes or {}
     if color is not None and color not in attributes:

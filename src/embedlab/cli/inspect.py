@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
+from embedlab.cli._options import BAD_LINE_OPT
 
 
 def _split_words(words: str | None) -> list[str] | None:
@@ -37,6 +38,7 @@ def inspect(
     method: str = typer.Option(
         "auto", "--method", help="Neighbour search: auto, exact or approximate (HNSW)."
     ),
+    on_bad_line: str = BAD_LINE_OPT,
 ) -> None:
     """Nearest neighbours (cosine) of entries of an embedding table.
 
@@ -52,7 +54,8 @@ def inspect(
     from embedlab.inspect.lookup import neighbour_rows, probe_keys
     from embedlab.inspect.tables import load_table
 
-    chosen = load_table(source, table, items=items, key=key, title=title)
+    chosen = load_table(source, table, on_bad_line=on_bad_line, items=items, key=key,
+                        title=title)
     keys = _split_words(words) or probe_keys(chosen)
     header, rows = neighbour_rows(chosen, keys, k=k, method=method)
     where = f"{chosen.name} ({len(chosen.vectors):,} rows x {chosen.vectors.vector_size})"

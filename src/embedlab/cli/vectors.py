@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
+from embedlab.cli._options import BAD_LINE_OPT
 from embedlab.cli.export import check_top_k
 from embedlab.errors import ConfigError, VectorsError
 from embedlab.inspect.export import EXPORT_FORMATS, check_export_format, export_vectors
@@ -37,9 +38,6 @@ NO_CACHE_OPT = typer.Option(
     False, "--no-cache", help="Neither read nor write the binary cache of the vectors."
 )
 LIMIT_OPT = typer.Option(None, "--limit", min=1, help="Read only the first N words.")
-BAD_LINE_OPT = typer.Option(
-    "error", "--on-bad-line", help="A malformed line: 'error' stops, 'skip' skips and counts it."
-)
 NONFINITE_OPT = typer.Option(
     "error",
     "--on-nonfinite",

@@ -65,7 +65,7 @@ def neighbour_rows(
             f"{missing[0]!r} is not in the table {table.name!r} ({len(vectors):,} entries).{hint} "
             "Pass entries the table holds."
         )
-    columns = [("after training", vectors)]
+    columns = [("nearest" if table.kind == "vectors" else "after training", vectors)]
     if table.initial is not None:
         columns.insert(0, ("before training (pre-trained rows)", table.initial))
     found = {name: wv.neighbors(keys, topn=k, method=method) for name, wv in columns}

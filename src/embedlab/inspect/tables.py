@@ -113,6 +113,7 @@ def load_table(
     *,
     format: str | None = None,
     no_cache: bool = False,
+    on_bad_line: str = "error",
     model: Any = None,
     items: str | os.PathLike | None = None,
     key: str | None = None,
@@ -127,6 +128,7 @@ def load_table(
             the first categorical column, or `items`).
         format: Optional string. The vectors format, when `source` is a file.
         no_cache: Boolean. Do not read or write the vectors cache (files only).
+        on_bad_line: String. "error" or "skip" for malformed lines of a vectors file.
         model: Optional loaded model of the bundle, to avoid loading it again.
         items, key, title, attributes: Optional. A file with one row per entry, its key
             column, its title column and columns to colour by (see `with_item_table`).
@@ -137,19 +139,22 @@ def load_table(
                 "--key, --title and --attribute name columns of an --items FILE. Received "
                 "them without --items. Pass --items FILE too."
             )
-        return _load_table(source, table, format=format, no_cache=no_cache, model=model)
-    loaded = _load_table(source, table, format=format, no_cache=no_cache, model=model)
+        return _load_table(source, table, format=format, no_cache=no_cache,
+                           on_bad_line=on_bad_line, model=model)
+    loaded = _load_table(source, table, format=format, no_cache=no_cache,
+                         on_bad_line=on_bad_line, model=model)
     return with_item_table(loaded, items, key=key, title=title, attributes=attributes)
 
 
-def _load_table(source, table, *, format, no_cache, model) -> EmbeddingTable:
+def _load_table(source, table, *, format, no_cache, on_bad_line, model) -> EmbeddingTable:
     if not is_bundle(source):
         if table not in (None, "vectors"):
             raise ConfigError(
                 f"--table picks a table of a bundle; {str(source)!r} is a vectors file. "
                 f"Received table={table!r}. Drop --table."
             )
-        vectors = WordVectors.load(source, format=format, cache=not no_cache)
+        vectors = WordVectors.load(source, format=format, cache=not no_cache,
+                                   on_bad_line=on_bad_line)
         return EmbeddingTable("vectors", vectors)
     names = table_names(source)
     if table is None:
