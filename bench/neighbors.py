@@ -46,7 +46,7 @@ def _timed(fn):
 def run(runs: int = 3) -> dict:
     from gensim.models import KeyedVectors
 
-    from embedlab.inspect.neighbors import NeighborIndex
+    from embedlab.vectors.neighbors import NeighborIndex
     from embedlab.vectors import WordVectors
 
     load_before = os.getloadavg()

@@ -1,10 +1,12 @@
-"""embedlab: embeddings in Keras 3, end to end."""
+"""embedlab: embeddings in Keras 3, end to end.
+
+The public names load lazily, so `import embedlab` stays cheap: the text and vectors names
+need numpy and pyarrow only, and only the model classes import Keras.
+"""
 
 from embedlab._backend import ensure_backend as _ensure_backend
 
 _ensure_backend()
-
-__version__ = "0.1.0"
 
 from embedlab.errors import (  # noqa: E402
     BundleError,
@@ -15,7 +17,16 @@ from embedlab.errors import (  # noqa: E402
     LabelError,
     VectorsError,
 )
-from embedlab.text import TextEncoder, Vocabulary  # noqa: E402
+from embedlab.version import __version__  # noqa: E402
+
+_LAZY = {
+    "TextEncoder": "embedlab.text.encoder",
+    "Vocabulary": "embedlab.text.vocabulary",
+    "WordVectors": "embedlab.vectors.wordvectors",
+    "TextClassifier": "embedlab.models.text",
+    "TabularModel": "embedlab.models.tabular",
+    "Recommender": "embedlab.models.recommender",
+}
 
 __all__ = [
     "BundleError",
@@ -24,23 +35,24 @@ __all__ = [
     "DataError",
     "EmbedlabError",
     "LabelError",
+    "Recommender",
+    "TabularModel",
+    "TextClassifier",
     "TextEncoder",
     "VectorsError",
     "Vocabulary",
+    "WordVectors",
     "__version__",
 ]
 
 
 def __getattr__(name: str):
-    # Keras-using names load lazily, so `import embedlab` for text or vectors stays cheap.
-    lazy = {
-        "TextClassifier": "embedlab.models.text",
-        "TabularModel": "embedlab.models.tabular",
-        "Recommender": "embedlab.models.recommender",
-        "WordVectors": "embedlab.vectors",
-    }
-    if name in lazy:
+    if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(lazy[name]), name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'embedlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

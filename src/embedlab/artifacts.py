@@ -13,8 +13,8 @@ A bundle is a directory:
                       examples) that maps are coloured by; listed in the manifest
     report.html       the run's report, drawn from the files above (`embedlab report`)
 
-It is written to a temporary directory beside the target and renamed into place, so a failed
-save leaves no half-written bundle.
+It is built in a temporary directory beside the target and swapped into place in one step
+(`embedlab.atomic`), so a failed save leaves the old bundle, never half of a new one.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from embedlab import __version__
+from embedlab import atomic
 from embedlab.errors import BundleError
+from embedlab.version import __version__
 
 MANIFEST = "manifest.json"
 MODEL = "model.keras"
@@ -55,8 +55,7 @@ def write_bundle(
     """Write a bundle atomically. `writers` maps a file or folder name to a function that
     writes it given its full path. An existing bundle at `path` is replaced."""
     path = check_output(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = atomic.temporary_sibling(path)
     try:
         if model is not None:
             model.save(tmp / MODEL)
@@ -67,10 +66,9 @@ def write_bundle(
             "format_version": FORMAT_VERSION,
             **manifest,
         }
-        with open(tmp / MANIFEST, "w", encoding="utf-8") as handle:
-            json.dump(full, handle, indent=1, ensure_ascii=False, default=_json_default)
-            handle.write("\n")
-        _swap_into_place(tmp, path)
+        text = json.dumps(full, indent=1, ensure_ascii=False, default=_json_default)
+        (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
+        atomic.commit_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -92,16 +90,6 @@ def check_output(path: str | os.PathLike) -> Path:
             "Pass a new or empty directory with --output."
         )
     return path
-
-
-def _swap_into_place(tmp: Path, path: Path) -> None:
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _json_default(value):

@@ -5,14 +5,10 @@ import pyarrow as pa
 import pytest
 
 from embedlab.errors import ColumnError, ConfigError, DataError
-from embedlab.layers.categorical import (
-    MISSING_ID,
-    UNKNOWN_ID,
-    CategoricalVocabulary,
-    category_strings,
-    embedding_size,
-)
+from embedlab.layers.categorical import embedding_size
 from embedlab.models.tabular import TabularModel
+from embedlab.text.categorical import MISSING_ID, UNKNOWN_ID, CategoricalVocabulary
+from embedlab.text.categories import category_strings
 
 WORDS = {"yes": ["lovely", "great", "fine"], "no": ["poor", "bad", "dull"]}
 

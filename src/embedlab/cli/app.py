@@ -7,9 +7,9 @@ import logging
 import typer
 from typer.core import TyperGroup
 
-from embedlab import __version__
 from embedlab.cli import _output as out
 from embedlab.errors import EmbedlabError
+from embedlab.version import __version__
 
 
 class _Group(TyperGroup):

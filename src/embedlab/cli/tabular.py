@@ -317,7 +317,7 @@ def similar(
                 "a tabular bundle takes --column COLUMN --value VALUE. Received "
                 f"{'--item' if item is not None else 'no --column or --value'}."
             )
-        from embedlab.layers.categorical import category_string
+        from embedlab.text.categories import category_string
 
         vectors = model.column_vectors(column)
         value = category_string(value) or "<missing>"

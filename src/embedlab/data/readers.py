@@ -7,11 +7,11 @@ target directory and are renamed into place, so a failed write leaves nothing be
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 
+from embedlab.atomic import atomic_file
 from embedlab.errors import DataError, column_error
 
 FORMATS = {
@@ -131,11 +131,7 @@ def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
     """Write `table` as CSV, TSV, JSONL or Parquet (by extension), atomically."""
     path = Path(path)
     fmt = table_format(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         if fmt in ("csv", "tsv"):
             from pyarrow import csv
 
@@ -147,11 +143,6 @@ def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
             from pyarrow import parquet
 
             parquet.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

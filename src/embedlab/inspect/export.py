@@ -17,19 +17,17 @@ since the projector splits on them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from embedlab.atomic import atomic_directory
 from embedlab.errors import ConfigError, VectorsError
 from embedlab.vectors import WordVectors
 from embedlab.vectors.parsed import LoadStats
@@ -165,7 +163,7 @@ def write_projector(
             f"(and {int(bad.sum()) - 1} other rows) holds NaN or infinity. Fix or drop those "
             f"rows before exporting."
         )
-    with _atomic_folder(output) as tmp:
+    with atomic_directory(output) as tmp:
         _write_tsv_matrix(tmp / VECTORS_TSV, matrix)
         (tmp / METADATA_TSV).write_bytes(metadata_tsv(fields).encode("utf-8"))
         (tmp / PROJECTOR_CONFIG).write_text(projector_config(tensor_name), encoding="utf-8")
@@ -286,31 +284,6 @@ def _check_projector_target(output: Path) -> None:
                 f"The folder {str(output)!r} is not empty and is not a previous projector "
                 f"export (it holds {shown}); it would be replaced. Pass a new or empty folder."
             )
-
-
-@contextlib.contextmanager
-def _atomic_folder(path: Path) -> Iterator[Path]:
-    """Yield a temporary folder next to `path`, then swap it in; nothing changes on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old: Path | None = None
-    try:
-        yield tmp
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "previous")
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            if old is not None:
-                os.replace(old / "previous", path)
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def _quote(text: str) -> str:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from embedlab.atomic import atomic_file
 from embedlab.errors import ConfigError, MissingDependencyError, VectorsError
 from embedlab.inspect.plots import new_figure
 from embedlab.vectors import WordVectors
-from embedlab.vectors.fileio import atomic_file
 
 METHODS = ("pca", "tsne", "umap")
 """The projection methods: PCA (numpy), t-SNE (scikit-learn), UMAP (umap-learn)."""

@@ -18,10 +18,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from embedlab import __version__, artifacts
+from embedlab import artifacts, atomic
 from embedlab.inspect import plots
 from embedlab.inspect.lookup import neighbour_rows, probe_keys
 from embedlab.inspect.tables import EmbeddingTable, bundle_tables
+from embedlab.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def write_report(
     page = render(manifest, bundle_tables(bundle, model=model), title=str(bundle), words=words,
                   k=k)
     target = Path(output) if output is not None else bundle / artifacts.REPORT
-    _write_atomic(target, page)
+    atomic.write_text(target, page)
     return target
 
 
@@ -320,20 +321,6 @@ def _fmt(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
     return "" if value is None else str(value)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _CSS = """

@@ -192,7 +192,7 @@ def with_item_table(
     """
     from embedlab.data import read_table
     from embedlab.errors import column_error
-    from embedlab.layers.categorical import category_strings
+    from embedlab.text.categories import category_strings
 
     data = read_table(path)
     if key is None:

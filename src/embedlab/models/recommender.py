@@ -7,7 +7,7 @@
     rec.similar_items("242", k=10)
     rec.save("bundle"); Recommender.load("bundle")
 
-IDs are normalised to strings everywhere (`embedlab.layers.categorical.category_strings`), so
+IDs are normalised to strings everywhere (`embedlab.text.categories.category_strings`), so
 the integer 42, the float 42.0 and the text "42" are one user.
 
 Explicit ratings: prediction = rescaled sigmoid(w (p_u . q_i + b_u + b_i) + c), squeezed into
@@ -37,12 +37,8 @@ import pyarrow as pa
 from embedlab import artifacts
 from embedlab.errors import BundleError, ConfigError, DataError, LabelError, column_error
 from embedlab.layers import check_ids, make_embedding
-from embedlab.layers.categorical import (
-    RESERVED,
-    CategoricalVocabulary,
-    category_string,
-    category_strings,
-)
+from embedlab.text.categorical import RESERVED, CategoricalVocabulary
+from embedlab.text.categories import category_string, category_strings
 from embedlab.training.evaluation import regression_figures
 from embedlab.training.metrics import regression_metrics
 from embedlab.training.trainer import History, TrainSettings, train
@@ -563,7 +559,7 @@ class Recommender:
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
         """Write the bundle directory (atomically; an older bundle there is replaced)."""
-        from embedlab.layers.categorical import save_vocabularies
+        from embedlab.text.categorical import save_vocabularies
 
         manifest = {**self.manifest(), **(extra or {})}
         vocabularies = {"user": self.users, "item": self.items}
@@ -583,7 +579,7 @@ class Recommender:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Recommender:
         """Load a bundle written by `save` (or `embedlab train recommender`)."""
-        from embedlab.layers.categorical import load_vocabularies
+        from embedlab.text.categorical import load_vocabularies
 
         manifest = artifacts.read_manifest(path, kind=KIND)
         try:

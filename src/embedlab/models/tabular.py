@@ -29,18 +29,20 @@ from embedlab import artifacts
 from embedlab.errors import BundleError, ConfigError, DataError, column_error
 from embedlab.layers import check_ids
 from embedlab.layers.categorical import (
-    MISSING_ID,
-    PAD_ID,
-    RESERVED,
-    UNKNOWN_ID,
-    CategoricalVocabulary,
     categorical_embedding,
-    category_strings,
     check_sizes,
     embedding_size,
     rule_text,
 )
 from embedlab.models.recipes import RECIPES, head_layer
+from embedlab.text.categorical import (
+    MISSING_ID,
+    PAD_ID,
+    RESERVED,
+    UNKNOWN_ID,
+    CategoricalVocabulary,
+)
+from embedlab.text.categories import category_strings
 from embedlab.training.evaluation import summarize
 from embedlab.training.label_stats import row_label_attribute
 from embedlab.training.metrics import classification_metrics, regression_metrics
@@ -790,7 +792,7 @@ class TabularModel:
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
         """Write the bundle directory (atomically; an older bundle there is replaced)."""
-        from embedlab.layers.categorical import save_vocabularies
+        from embedlab.text.categorical import save_vocabularies
 
         manifest = {**self.manifest(), **(extra or {})}
         vocabularies = self.vocabularies
@@ -803,7 +805,7 @@ class TabularModel:
     @classmethod
     def load(cls, path: str | os.PathLike) -> TabularModel:
         """Load a bundle written by `save` (or `embedlab train tabular`)."""
-        from embedlab.layers.categorical import load_vocabularies
+        from embedlab.text.categorical import load_vocabularies
 
         manifest = artifacts.read_manifest(path, kind=KIND)
         try:

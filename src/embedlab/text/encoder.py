@@ -13,11 +13,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from embedlab.atomic import write_text
 from embedlab.errors import ConfigError, DataError
 from embedlab.text._checks import check_choice, check_integer, check_number
 from embedlab.text._columns import as_text_array, map_chunks, text_chunks
 from embedlab.text._hashing import token_hashes
-from embedlab.text._io import write_text_atomic
 from embedlab.text._sequences import append_ngrams, item_counts, pad_into
 from embedlab.text.tokenize import tokenize_chunk
 from embedlab.text.vocabulary import UNK_ID, Vocabulary
@@ -353,7 +353,7 @@ class TextEncoder:
         directory.mkdir(parents=True, exist_ok=True)
         vocab.save(directory / VOCABULARY_FILE)
         document = {"format": FORMAT, "version": FORMAT_VERSION, "config": self.get_config()}
-        write_text_atomic(directory / CONFIG_FILE, json.dumps(document, indent=2) + "\n")
+        write_text(directory / CONFIG_FILE, json.dumps(document, indent=2) + "\n")
         return directory
 
     @classmethod

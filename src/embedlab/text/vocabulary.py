@@ -12,10 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from embedlab.atomic import write_text
 from embedlab.errors import ConfigError, DataError
 from embedlab.text._checks import check_integer
 from embedlab.text._columns import as_text_array, map_chunks, text_chunks
-from embedlab.text._io import line_of_offset, write_text_atomic
+from embedlab.text._io import line_of_offset
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -263,7 +264,7 @@ class Vocabulary:
             f"{key}\t{count}\n"
             for key, count in zip(self.index_to_key, self.counts.tolist(), strict=True)
         ]
-        return write_text_atomic(path, "".join(lines))
+        return write_text(path, "".join(lines))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Vocabulary:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from embedlab.vectors.fileio import atomic_dir
+from embedlab.atomic import atomic_directory
 from embedlab.vectors.parsed import LoadStats
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def store(
 ) -> None:
     """Write an entry atomically; remove the stale entries of the same source path."""
     rows, dim = matrix.shape
-    with atomic_dir(entry.folder) as tmp:
+    with atomic_directory(entry.folder) as tmp:
         with open(tmp / MATRIX_FILE, "wb") as handle:
             np.save(handle, np.ascontiguousarray(matrix, dtype=np.float32))
         string_words = words.cast(

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from embedlab.atomic import atomic_directory, atomic_file
 from embedlab.errors import VectorsError
-from embedlab.vectors.fileio import atomic_dir, atomic_file
 from embedlab.vectors.parsed import LoadStats, Parsed, finish, nonfinite_rows
 
 MATRIX_NAME = "vectors.npy"
@@ -140,7 +140,7 @@ def write_npy(path: Path, words: pa.Array, matrix: np.ndarray) -> None:
         with atomic_file(path / WORDS_NAME) as tmp:
             pq.write_table(table, tmp)
         return
-    with atomic_dir(path) as tmp:
+    with atomic_directory(path) as tmp:
         with open(tmp / MATRIX_NAME, "wb") as handle:
             np.save(handle, np.asarray(matrix, dtype=np.float32))
         pq.write_table(table, tmp / WORDS_NAME)

@@ -14,9 +14,10 @@ import numpy as np
 import pyarrow as pa
 from numpy.lib.stride_tricks import sliding_window_view
 
+from embedlab.atomic import atomic_file
 from embedlab.errors import VectorsError
 from embedlab.vectors import formats
-from embedlab.vectors.fileio import atomic_file, open_for_write
+from embedlab.vectors.fileio import open_for_write
 from embedlab.vectors.parsed import (
     LoadStats,
     Parsed,

@@ -318,9 +318,9 @@ class WordVectors:
         Words leave themselves out, as in `most_similar`; vectors may be queried too.
         `method`: "exact", "approximate" (a cached HNSW index) or "auto" (exact below
         2,000,000 words; above, the index once it is cached or for 1,000 queries or more).
-        See `embedlab.inspect.neighbors`.
+        See `embedlab.vectors.neighbors`.
         """
-        from embedlab.inspect.neighbors import nearest
+        from embedlab.vectors.neighbors import nearest
 
         return nearest(self, keys, topn, method=method)
 

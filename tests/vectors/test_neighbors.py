@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from embedlab.errors import ConfigError, VectorsError
-from embedlab.inspect import neighbors as nb
-from embedlab.inspect.neighbors import NeighborIndex, UnknownKeyError, nearest
+from embedlab.vectors import hnsw
+from embedlab.vectors import neighbors as nb
+from embedlab.vectors.neighbors import NeighborIndex, UnknownKeyError, nearest
 from embedlab.vectors import WordVectors
 
 
@@ -164,7 +165,7 @@ def test_auto_turns_approximate_for_large_tables(monkeypatch):
     index.nearest([0, 1], 3)
     assert index._hnsw is None and index.cache_state == "not built"
     # a batch large enough to pay for the build goes through the index, which is cached
-    monkeypatch.setattr(nb, "AUTO_BUILD_QUERIES", 40)
+    monkeypatch.setattr(hnsw, "AUTO_BUILD_QUERIES", 40)
     index.nearest(list(range(40)), 3)
     assert index.cache_state == "created"
     # a fresh index over the same rows finds it in the cache and uses it for one query
@@ -267,7 +268,7 @@ def test_index_lives_in_the_vectors_cache_entry(tmp_path):
 
 def test_importing_it_loads_no_keras():
     code = (
-        "import sys, embedlab.inspect.neighbors; "
+        "import sys, embedlab.vectors.neighbors; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'jax', 'tensorflow'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,283 @@
+"""Categorical columns: one vocabulary per column, values to the rows of its table.
+
+Values are normalised to strings first (`embedlab.text.categories.category_strings`). Ids
+follow the text encoder's convention:
+
+    0  <pad>       reserved, never produced for a single value
+    1  <unk>       a value not kept: rarer than `min_count`, or never seen in training
+    2  <missing>   null, NaN, blank text, or one of `missing_values`: a value of its own
+    3, 4, ...      the kept values, most frequent first (ties in code-point order)
+
+A column with more than `max_values` distinct kept values (or given `buckets`) is hashed
+instead: each value goes to one of `buckets` rows by a stable hash of its UTF-8 bytes (the
+same in every process), so a table of millions of IDs keeps a fixed size.
+
+numpy and pyarrow only; the Keras table is made in `embedlab.layers.categorical`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from embedlab.atomic import write_text
+from embedlab.errors import BundleError, ConfigError, DataError
+from embedlab.text._hashing import token_hashes
+from embedlab.text.categories import category_string, category_strings
+
+PAD, UNK, MISSING = "<pad>", "<unk>", "<missing>"
+PAD_ID, UNKNOWN_ID, MISSING_ID = 0, 1, 2
+RESERVED = (PAD, UNK, MISSING)
+DEFAULT_MAX_VALUES = 1_000_000
+
+
+class CategoricalVocabulary:
+    """The ids of one categorical column: values to rows of its embedding table.
+
+    Example:
+
+    >>> vocab = CategoricalVocabulary(min_count=2).fit(["a", "b", "a", None, 7, 7])
+    >>> vocab.index_to_key
+    ['<pad>', '<unk>', '<missing>', '7', 'a']
+    >>> vocab.encode(["a", "7", "b", None, "new"]).tolist()
+    [4, 3, 1, 2, 1]
+
+    Args:
+        min_count: Integer >= 1. Values seen fewer times in training map to `<unk>`.
+        max_values: Integer >= 1. With more kept values than this, the column is hashed
+            into `max_values` buckets instead (when `buckets` is not given).
+        buckets: Optional integer >= 1. Hash every value into this many rows (no stored
+            values; unknown values get a bucket too).
+        missing_values: Iterable of strings. Text that counts as missing (e.g. "?").
+
+    Attributes:
+        values: List of str. The kept values, in id order from 3 (empty when hashed).
+        counts: int64 array, one count per row: training rows with that value. The `<unk>`
+            row counts values too rare to keep; `<missing>` the missing ones.
+        hashed: Boolean. Whether values are hashed into buckets.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_count: int = 1,
+        max_values: int = DEFAULT_MAX_VALUES,
+        buckets: int | None = None,
+        missing_values: Iterable[str] = (),
+    ) -> None:
+        self.min_count = _positive("min_count", min_count)
+        self.max_values = _positive("max_values", max_values)
+        self.buckets = None if buckets is None else _positive("buckets", buckets)
+        self.missing_values = [str(v) for v in missing_values]
+        self.values: list[str] = []
+        self.counts = np.zeros(len(RESERVED), np.int64)
+        self.hashed = self.buckets is not None
+        self.fitted = False
+        self._value_set: pa.Array | None = None
+        self._index: dict[str, int] | None = None
+
+    def __repr__(self) -> str:
+        if not self.fitted:
+            return "<CategoricalVocabulary not fitted>"
+        how = f"{self.buckets} hashed buckets" if self.hashed else f"{len(self.values)} values"
+        return f"<CategoricalVocabulary {how}, input_dim={self.input_dim}>"
+
+    def __len__(self) -> int:
+        return self.input_dim
+
+    @property
+    def input_dim(self) -> int:
+        """Rows of the embedding table: the three reserved ids, then values or buckets."""
+        return len(RESERVED) + (self.buckets if self.hashed else len(self.values))
+
+    @property
+    def index_to_key(self) -> list[str]:
+        """The label of each row: reserved names, then values (or `<bucket N>`)."""
+        if self.hashed:
+            return [*RESERVED, *(f"<bucket {i}>" for i in range(self.buckets))]
+        return [*RESERVED, *self.values]
+
+    def fit(self, values: Any, *, what: str = "values") -> CategoricalVocabulary:
+        """Count the values and keep those seen at least `min_count` times.
+
+        Args:
+            values: The column, as for `category_strings`.
+            what: String. The column's name, for messages.
+
+        Returns:
+            The vocabulary itself, fitted.
+        """
+        strings = category_strings(values, missing_values=self.missing_values, what=what)
+        if len(strings) == 0:
+            raise DataError(f"{what} has no rows to learn values from. Pass a non-empty column.")
+        n_missing = strings.null_count
+        counted = pc.value_counts(strings.drop_null())
+        keys = counted.field("values")
+        freq = counted.field("counts").to_numpy().astype(np.int64)
+        keep = freq >= self.min_count
+        n_rare = int(freq[~keep].sum())
+        if not self.hashed and int(keep.sum()) > self.max_values:
+            self.hashed, self.buckets = True, self.max_values
+        if self.hashed:
+            self.values = []
+            ids = _bucket_ids(keys, self.buckets)
+            counts = np.zeros(self.input_dim, np.int64)
+            np.add.at(counts, ids, freq)
+            counts[MISSING_ID] = n_missing
+        else:
+            kept_keys = np.asarray(keys.filter(pa.array(keep)).to_pylist(), dtype=object)
+            kept_freq = freq[keep]
+            order = np.lexsort((kept_keys.astype(str), -kept_freq)) if len(kept_keys) else []
+            self.values = [str(k) for k in kept_keys[order]]
+            counts = np.concatenate([[0, n_rare, n_missing], kept_freq[order]]).astype(np.int64)
+        self.counts = counts
+        self.fitted = True
+        self._value_set = None
+        self._index = None
+        return self
+
+    def encode(self, values: Any, *, what: str = "values") -> np.ndarray:
+        """Ids of raw values: int32, every id in `[0, input_dim)`."""
+        return self.encode_counted(values, what=what)[0]
+
+    def encode_counted(self, values: Any, *, what: str = "values") -> tuple[np.ndarray, int, int]:
+        """(ids, values mapped to `<unk>`, missing values) of raw values."""
+        self._require_fitted()
+        strings = category_strings(values, missing_values=self.missing_values, what=what)
+        missing = pc.is_null(strings).to_numpy(zero_copy_only=False)
+        if self.hashed:
+            ids = _bucket_ids(strings.fill_null(""), self.buckets)
+            unknown = 0
+        else:
+            found = pc.index_in(strings, value_set=self._values_array())
+            valid = pc.is_valid(found).to_numpy(zero_copy_only=False)
+            ids = np.full(len(strings), UNKNOWN_ID, np.int64)
+            ids[valid] = found.filter(pc.is_valid(found)).to_numpy() + len(RESERVED)
+            unknown = int((~valid & ~missing).sum())
+        ids[missing] = MISSING_ID
+        return ids.astype(np.int32), unknown, int(missing.sum())
+
+    def lookup(self, value: Any) -> int:
+        """The id of one raw value (`<unk>`'s id when it was not kept)."""
+        self._require_fitted()
+        key = category_string(value)
+        if key is None or key in self.missing_values:
+            return MISSING_ID
+        if self.hashed:
+            return int(_bucket_ids(pa.array([key]), self.buckets)[0])
+        if self._index is None:
+            self._index = {v: i + len(RESERVED) for i, v in enumerate(self.values)}
+        return self._index.get(key, UNKNOWN_ID)
+
+    def _values_array(self) -> pa.Array:
+        if self._value_set is None:
+            self._value_set = pa.array(self.values, pa.string())
+        return self._value_set
+
+    def _require_fitted(self) -> None:
+        if not self.fitted:
+            raise ConfigError(
+                "this CategoricalVocabulary is not fitted yet. Call fit(values) first, or "
+                "build it with from_config()."
+            )
+
+    def get_config(self) -> dict[str, Any]:
+        """Settings, values and counts, JSON-safe."""
+        return {
+            "min_count": self.min_count,
+            "max_values": self.max_values,
+            "buckets": self.buckets,
+            "hashed": self.hashed,
+            "missing_values": list(self.missing_values),
+            "values": list(self.values),
+            "counts": self.counts.tolist(),
+            "fitted": self.fitted,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CategoricalVocabulary:
+        """Rebuild a vocabulary from `get_config()`."""
+        try:
+            vocab = cls(
+                min_count=config["min_count"], max_values=config["max_values"],
+                missing_values=config.get("missing_values", ()),
+            )
+            vocab.hashed = bool(config["hashed"])
+            vocab.buckets = config["buckets"]
+            vocab.values = [str(v) for v in config["values"]]
+            vocab.counts = np.asarray(config["counts"], np.int64)
+            vocab.fitted = bool(config.get("fitted", True))
+        except (KeyError, TypeError) as exc:
+            raise DataError(
+                f"a categorical vocabulary's config lacks {exc}; expected what get_config() "
+                "writes. Save the model again."
+            ) from None
+        if vocab.fitted and len(vocab.counts) != vocab.input_dim:
+            raise DataError(
+                f"a categorical vocabulary's config holds {len(vocab.counts)} counts for "
+                f"{vocab.input_dim} rows. Save the model again."
+            )
+        return vocab
+
+
+def _bucket_ids(strings: pa.Array, buckets: int) -> np.ndarray:
+    """Stable bucket ids (from 3) of non-null strings."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    strings = strings.cast(pa.string())
+    hashes = token_hashes(strings)
+    return (hashes % np.uint64(buckets)).astype(np.int64) + len(RESERVED)
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ConfigError(
+            f"`{name}` must be an integer >= 1. Received: {name}={value!r} "
+            f"(of type {type(value).__name__})."
+        )
+    return int(value)
+
+
+VOCABULARIES_FORMAT = "embedlab.categorical"
+VOCABULARIES_VERSION = 1
+
+
+def save_vocabularies(path: str | os.PathLike, vocabularies: dict[str, CategoricalVocabulary]):
+    """Write the vocabularies of several columns to one JSON file, atomically."""
+    path = Path(path)
+    document = {
+        "format": VOCABULARIES_FORMAT,
+        "version": VOCABULARIES_VERSION,
+        "columns": {name: vocab.get_config() for name, vocab in vocabularies.items()},
+    }
+    return write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
+
+
+def load_vocabularies(path: str | os.PathLike) -> dict[str, CategoricalVocabulary]:
+    """Read the vocabularies written by `save_vocabularies`."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+        version, columns = document["version"], document["columns"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(
+            f"the categorical vocabularies {str(path)!r} cannot be read ({exc}). "
+            "Train the bundle again."
+        ) from None
+    if not isinstance(version, int) or version > VOCABULARIES_VERSION:
+        raise BundleError(
+            f"{str(path)!r} has vocabulary format version {version!r}; this embedlab reads up "
+            f"to {VOCABULARIES_VERSION}. Upgrade embedlab."
+        )
+    try:
+        return {name: CategoricalVocabulary.from_config(c) for name, c in columns.items()}
+    except (DataError, ConfigError) as exc:
+        raise BundleError(f"the bundle's categorical vocabularies are damaged: {exc}") from None
