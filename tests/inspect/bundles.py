@@ -35,7 +35,7 @@ def text_bundle(root, *, vectors: bool = True):
 
 
 def recommender_bundle(root):
-    from embedlab.models.recommender import train_recommender
+    from embedlab.jobs import train_recommender
 
     return train_recommender(
         make_ratings(), user="user", item="item", rating="rating", output=root / "rec",
@@ -54,7 +54,7 @@ def tabular_table(n: int = 400, *, seed: int = 0) -> pa.Table:
 
 
 def tabular_bundle(root):
-    from embedlab.models.tabular import train_tabular
+    from embedlab.jobs import train_tabular
 
     return train_tabular(tabular_table(), label="label", output=root / "tab",
                          test=tabular_table(120, seed=1), epochs=4, learning_rate=5e-3)

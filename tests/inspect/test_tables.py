@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from embedlab.cli import app
 from embedlab.errors import ConfigError, DataError
-from embedlab.inspect.lookup import neighbour_rows, probe_keys
+from embedlab.inspect.lookup import neighbor_rows, probe_keys
 from embedlab.inspect.tables import load_table, table_names, with_item_table
 from embedlab.training.evaluation import regression_figures, summarize
 from embedlab.training.label_stats import row_label_attribute
@@ -64,7 +64,7 @@ def test_item_titles_and_attributes_from_an_item_file(bundles, tmp_path):
     titled = with_item_table(items, path, key="movie_id", title="title", attributes=["half"])
     assert titled.label("101") == "Film 101"
     assert titled.attributes["half"][items.vectors.get_index("130")] == "second"
-    header, rows = neighbour_rows(titled, ["101"], k=3)
+    header, rows = neighbor_rows(titled, ["101"], k=3)
     assert header == ["entry", "after training"] and rows[0][0] == "Film 101"
     # items of the same taste are nearest: films 101-115 are the first half
     nearest = [int(cell.split(" (")[0].split()[1]) for cell in rows[0][1].split(", ")]

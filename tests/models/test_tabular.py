@@ -67,7 +67,8 @@ def test_missing_values_are_their_own_value_and_unseen_ones_are_counted(trained)
     out = model.evaluate(pa.table(rows), "label")
     assert out["unknown_values"] == {"color": 2}
     # no training value was rare, so the unknown row holds the count-weighted mean vector
-    table = model._table_of("color")
+    layer = model.table_layers()[model.categorical_columns.index("color")]
+    table = model.model.get_layer(layer).get_weights()[0]
     counts = vocab.counts[3:].astype(float)
     assert np.allclose(table[UNKNOWN_ID], (counts[:, None] * table[3:]).sum(0) / counts.sum(),
                        atol=1e-6)

@@ -26,7 +26,7 @@ def test_frozen_table_stays_and_bundle_keeps_initial_rows(vectors, tmp_path):
     assert clf.dim == 6  # follows the vectors
     table = np.asarray(clf.model.get_layer("embedding").get_weights()[0])
     np.testing.assert_array_equal(table, clf.initial_embedding)
-    # Rows are the vectors rescaled by one constant: cosine neighbours unchanged.
+    # Rows are the vectors rescaled by one constant: cosine neighbors unchanged.
     vocab = clf.encoder.vocabulary
     row = table[vocab.key_to_index["great"]]
     original = vectors.get_vector("great")

@@ -2,8 +2,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from embedlab.data.columns import drop_missing
 from embedlab.errors import ConfigError, LabelError
-from embedlab.training.targets import Target, drop_missing
+from embedlab.training.targets import Target
 
 
 def test_two_values_are_binary_with_the_larger_positive():

@@ -1,4 +1,4 @@
-"""Nearest neighbours: exact lists equal gensim's and brute force; the HNSW index is cached."""
+"""Nearest neighbors: exact lists equal gensim's and brute force; the HNSW index is cached."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 
 from embedlab.errors import ConfigError, VectorsError
-from embedlab.vectors import hnsw
+from embedlab.vectors import WordVectors, hnsw
 from embedlab.vectors import neighbors as nb
 from embedlab.vectors.neighbors import NeighborIndex, UnknownKeyError, nearest
-from embedlab.vectors import WordVectors
 
 
 def table(n: int, dim: int, *, seed: int = 0) -> tuple[list[str], np.ndarray]:
@@ -69,7 +68,7 @@ def test_the_last_rows_of_an_odd_table_score_as_in_gensim():
 
     words, matrix = table(6_003, 16, seed=9)
     noise = np.random.default_rng(10).standard_normal((3, 16)).astype(np.float32)
-    matrix[-3:] = matrix[:3] + 0.05 * noise  # neighbours of w0, w1, w2
+    matrix[-3:] = matrix[:3] + 0.05 * noise  # neighbors of w0, w1, w2
     kv = KeyedVectors(16)
     kv.add_vectors(words, matrix)
     keys = ["w0", "w1", "w2", "w6000", "w6002", "w17"]
@@ -176,7 +175,7 @@ def test_auto_turns_approximate_for_large_tables(monkeypatch):
 
 @pytest.fixture(scope="module")
 def clustered():
-    """3,000 rows around 60 centres: neighbours that mean something, for recall."""
+    """3,000 rows around 60 centres: neighbors that mean something, for recall."""
     rng = np.random.default_rng(5)
     centres = rng.standard_normal((60, 24))
     matrix = centres[rng.integers(0, 60, 3000)] + 0.6 * rng.standard_normal((3000, 24))

@@ -1,4 +1,9 @@
-"""The typer application: global options, error handling, and the command groups."""
+"""The typer application: global options, error handling, and the command groups.
+
+Each command module defines its commands without knowing the application; this module
+puts them together. Command modules import the library inside each command, so
+`embedlab --help` loads typer and nothing heavy.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from embedlab.cli import _output as out
+from embedlab.cli import commands, export, inspect, tabular, vectors
 from embedlab.errors import EmbedlabError
 from embedlab.version import __version__
 
@@ -56,21 +62,18 @@ def _root(
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
 
 
-def _register() -> None:
-    from embedlab.cli import commands  # noqa: F401  (registers train/predict/demo)
-    from embedlab.cli.vectors import vectors_app
-
-    app.add_typer(vectors_app, name="vectors")
-    from embedlab.cli import tabular
-
-    tabular.register(app, commands.train_app)
-    from embedlab.cli import export, inspect
-
-    export.register(app)
-    inspect.register(app)
-
-
-_register()
+commands.train_app.command("tabular")(tabular.train_tabular)
+commands.train_app.command("recommender")(tabular.train_recommender)
+app.add_typer(commands.train_app, name="train")
+app.command("predict")(commands.predict)
+app.command("demo")(commands.demo)
+app.add_typer(vectors.vectors_app, name="vectors")
+app.command("recommend")(tabular.recommend)
+app.command("similar")(tabular.similar)
+app.command("export")(export.export)
+app.command("map")(export.map_command)
+app.command("inspect")(inspect.inspect)
+app.command("report")(inspect.report)
 
 
 def main() -> None:

@@ -1,29 +1,18 @@
-"""`embedlab train text`, `embedlab predict` and `embedlab demo`: thin wrappers over jobs."""
+"""`embedlab train text`, `embedlab predict` and `embedlab demo`: thin wrappers over
+`embedlab.jobs`."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli.app import app
-
-REPORT_OPT = typer.Option(
-    True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
-)
+from embedlab.cli._options import REPORT_OPT, keras_verbosity
 
 train_app = typer.Typer(
     help="Train a model and save it as a bundle.", no_args_is_help=True,
 )
-app.add_typer(train_app, name="train")
-
-
-def _keras_verbosity() -> int:
-    if out.is_quiet():
-        return 0
-    return 1 if sys.stderr.isatty() else 2
 
 
 @train_app.command("text")
@@ -88,22 +77,22 @@ def train_text(
         embedlab train text reviews.csv --text review --label score -o runs/glove \
             --vectors glove-6b-50d --freeze-epochs 2
     """
-    from embedlab import jobs
     from embedlab.errors import ConfigError
+    from embedlab.jobs.text import train_text as job
 
     if sum([freeze, fine_tune, freeze_epochs > 0]) > 1:
         raise ConfigError(
             "pass one of --freeze, --fine-tune and --freeze-epochs. Received more than one."
         )
     out.info(f"reading {data}")
-    report, _ = jobs.train_text(
+    report, _ = job(
         data, text=text, label=label, output=output, test=test, arch=arch, dim=dim,
         epochs=epochs, batch_size=batch_size, max_length=max_length, max_tokens=max_tokens,
         min_count=min_count, task=task, positive=positive, validation_split=validation_split,
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
         vectors_std=vectors_std or None,
-        verbose=_keras_verbosity(), report=report,
+        verbose=keras_verbosity(), report=report,
     )
     print_train_report(report)
 
@@ -133,7 +122,6 @@ def print_train_report(report) -> None:
     out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
 
 
-@app.command("predict")
 def predict(
     bundle: Path = typer.Argument(..., help="A bundle written by `embedlab train`."),
     texts: list[str] = typer.Argument(None, help="Texts to predict (or use --input)."),
@@ -150,9 +138,9 @@ def predict(
         embedlab predict runs/reviews "Great coffee, will buy again" "Stale and bitter"
         embedlab predict runs/reviews --input new.csv -o predictions.parquet
     """
-    from embedlab import jobs
+    from embedlab.jobs.predict import predict as job
 
-    table = jobs.predict(bundle, texts=texts or None, input=input, text=text, output=output)
+    table = job(bundle, texts=texts or None, input=input, text=text, output=output)
     if output is not None:
         out.success(f"{table.num_rows} predictions written to {output}")
         return
@@ -162,7 +150,6 @@ def predict(
         out.info(f"... {table.num_rows - 50} more rows; pass --output FILE for all of them")
 
 
-@app.command("demo")
 def demo(
     output: Path = typer.Option(
         Path("runs/demo"), "--output", "-o", help="Directory for the demo's bundle."
@@ -176,6 +163,18 @@ def demo(
 
         embedlab demo -o runs/demo
     """
-    from embedlab import demo as demo_mod
+    from embedlab.jobs.demo import run_demo
 
-    demo_mod.run(output=output, epochs=epochs, seed=seed, verbose=_keras_verbosity())
+    out.info("Amazon fine-food reviews, label `score` (positive class 'great'), cnn from GloVe")
+    report = run_demo(output=output, epochs=epochs, seed=seed, verbose=keras_verbosity())
+    out.info(f"{report.train_rows} training rows, {report.test_rows} test rows; vectors: "
+             f"{report.vectors}, frozen for {report.freeze_epochs} epochs, then fine-tuned")
+    print_train_report(report.training)
+    if report.neighbors:
+        out.table("nearest words in the model's vocabulary",
+                  ["word", "before training", "after fine-tuning"], report.neighbors)
+    out.table("predictions", ["text", "predicted", "probability of 'great'"],
+              report.predictions)
+    out.info(f"try: embedlab predict {output} \"your review here\"")
+    if report.training.report is not None:
+        out.success(f"report (open it in a browser): {report.training.report}")

@@ -13,9 +13,14 @@ import typer
 from embedlab.cli import _output as out
 from embedlab.cli._options import BAD_LINE_OPT
 from embedlab.errors import ConfigError
-from embedlab.inspect.export import EXPORT_FORMATS, check_export_format, export_vectors
-from embedlab.inspect.maps import IMAGE_FORMATS, METHOD_NAMES, METHODS, embedding_map, save_map
-from embedlab.vectors import FORMATS
+from embedlab.inspect.formats import (
+    EXPORT_FORMATS,
+    IMAGE_FORMATS,
+    METHOD_NAMES,
+    METHODS,
+    check_export_format,
+)
+from embedlab.vectors.formats import FORMATS
 
 SOURCE_ARG = typer.Argument(
     ...,
@@ -86,6 +91,7 @@ def export(
     """
     check_export_format(to_format)
     check_top_k(top_k)
+    from embedlab.inspect.export import export_vectors
     from embedlab.inspect.tables import load_table
 
     loaded = load_table(source, table, format=input_format, no_cache=no_cache,
@@ -145,6 +151,7 @@ def map_command(
         )
     if method not in METHODS:
         raise ConfigError(f"--method must be one of {', '.join(METHODS)}. Received: {method!r}.")
+    from embedlab.inspect.maps import embedding_map, save_map
     from embedlab.inspect.tables import load_table
 
     loaded = load_table(source, table, format=input_format, no_cache=no_cache,
@@ -182,12 +189,6 @@ def map_command(
         f"Wrote a {METHOD_NAMES[method]} map of {shown} {loaded.name} "
         f"({len(m.labelled)} labelled{coloured}) to {written}."
     )
-
-
-def register(app: typer.Typer) -> None:
-    """Add `embedlab export` and `embedlab map` to the application."""
-    app.command("export")(export)
-    app.command("map")(map_command)
 
 
 def check_top_k(top_k: int | None) -> None:

@@ -24,7 +24,7 @@ def inspect(
         None, "--words", "-w",
         help="Comma-separated entries to look up (default: telling ones among the frequent).",
     ),
-    k: int = typer.Option(10, "--top-k", "-k", min=1, help="Neighbours per entry."),
+    k: int = typer.Option(10, "--top-k", "-k", min=1, help="Neighbors per entry."),
     table: str = typer.Option(
         None, "--table", "-t", help="Which table of the bundle (a column, items, users)."
     ),
@@ -36,13 +36,13 @@ def inspect(
     ),
     title: str = typer.Option(None, "--title", help="The column of --items holding titles."),
     method: str = typer.Option(
-        "auto", "--method", help="Neighbour search: auto, exact or approximate (HNSW)."
+        "auto", "--method", help="Neighbor search: auto, exact or approximate (HNSW)."
     ),
     on_bad_line: str = BAD_LINE_OPT,
 ) -> None:
-    """Nearest neighbours (cosine) of entries of an embedding table.
+    """Nearest neighbors (cosine) of entries of an embedding table.
 
-    For a text bundle started from pre-trained vectors, the same words' neighbours among
+    For a text bundle started from pre-trained vectors, the same words' neighbors among
     the bundle's rows as they were before training are shown beside them.
 
     Examples:
@@ -51,15 +51,15 @@ def inspect(
         embedlab inspect runs/movies --table items --items items.csv --key movie_id \
             --title movie_title
     """
-    from embedlab.inspect.lookup import neighbour_rows, probe_keys
+    from embedlab.inspect.lookup import neighbor_rows, probe_keys
     from embedlab.inspect.tables import load_table
 
     chosen = load_table(source, table, on_bad_line=on_bad_line, items=items, key=key,
                         title=title)
     keys = _split_words(words) or probe_keys(chosen)
-    header, rows = neighbour_rows(chosen, keys, k=k, method=method)
+    header, rows = neighbor_rows(chosen, keys, k=k, method=method)
     where = f"{chosen.name} ({len(chosen.vectors):,} rows x {chosen.vectors.vector_size})"
-    out.table(f"nearest neighbours in {where}", header, rows)
+    out.table(f"nearest neighbors in {where}", header, rows)
 
 
 def report(
@@ -68,12 +68,12 @@ def report(
         None, "--output", "-o", help="HTML file to write (default: BUNDLE/report.html)."
     ),
     words: str = typer.Option(
-        None, "--words", "-w", help="Comma-separated entries whose neighbours to show."
+        None, "--words", "-w", help="Comma-separated entries whose neighbors to show."
     ),
-    k: int = typer.Option(8, "--top-k", "-k", min=1, help="Neighbours per entry."),
+    k: int = typer.Option(8, "--top-k", "-k", min=1, help="Neighbors per entry."),
 ) -> None:
     """Write the bundle's report: one self-contained HTML page (settings, data, coverage,
-    metrics, training curves, evaluation, the embedding's map and neighbours).
+    metrics, training curves, evaluation, the embedding's map and neighbors).
 
     Example:
 
@@ -83,9 +83,3 @@ def report(
 
     path = write_report(bundle, output=output, words=_split_words(words), k=k)
     out.success(f"report written to {path}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add `inspect` and `report` to the application."""
-    app.command("inspect")(inspect)
-    app.command("report")(report)

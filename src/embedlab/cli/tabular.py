@@ -1,5 +1,5 @@
 """`embedlab train tabular`, `embedlab train recommender`, `embedlab recommend` and
-`embedlab similar`: thin wrappers over `embedlab.models.tabular` and `.recommender`."""
+`embedlab similar`: thin wrappers over `embedlab.jobs` and `embedlab.inspect.lookup`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli.commands import REPORT_OPT, _keras_verbosity
+from embedlab.cli._options import REPORT_OPT, keras_verbosity
 from embedlab.errors import ConfigError
 
 
@@ -112,7 +112,7 @@ def train_tabular(
         embedlab train tabular reviews.parquet --label "Recommended IND" \
             --text "Review Text" --categorical "Clothing ID" -o runs/reviews
     """
-    from embedlab.models.tabular import train_tabular as job
+    from embedlab.jobs.tabular import train_tabular as job
 
     try:
         units = tuple(int(u) for u in hidden.split(",") if u.strip())
@@ -129,7 +129,7 @@ def train_tabular(
         missing_values=[v for v in missing_values.split(",") if v], numeric_scaling=numeric_scaling,
         hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
-        class_weight=class_weight, seed=seed, verbose=_keras_verbosity(), report=report,
+        class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
     )
     out.info(f"task: {report.task} ({report.task_reason})")
     out.info(
@@ -221,7 +221,7 @@ def train_recommender(
         embedlab train recommender ratings.csv --user user_id --item movie_id \
             --rating rating --time timestamp --implicit --holdout last -o runs/implicit
     """
-    from embedlab.models.recommender import train_recommender as job
+    from embedlab.jobs.recommender import train_recommender as job
 
     out.info(f"reading {data}")
     report, _ = job(
@@ -229,7 +229,7 @@ def train_recommender(
         implicit=True if implicit else None, test=test, holdout=holdout, k=k,
         min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
-        patience=patience, seed=seed, verbose=_keras_verbosity(), report=report,
+        patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
     )
     out.info(f"mode: {report.mode} ({report.mode_reason})")
     out.info(
@@ -290,57 +290,17 @@ def similar(
     item: str = typer.Option(None, "--item", help="An item ID (recommender bundles)."),
     column: str = typer.Option(None, "--column", help="A categorical column (tabular bundles)."),
     value: str = typer.Option(None, "--value", help="A value of --column (tabular bundles)."),
-    k: int = typer.Option(10, "-k", "--top-k", help="How many neighbours to list."),
+    k: int = typer.Option(10, "-k", "--top-k", help="How many neighbors to list."),
 ) -> None:
-    """List the nearest neighbours in a learned embedding space, by cosine.
+    """List the nearest neighbors in a learned embedding space, by cosine.
 
     Example:
 
         embedlab similar runs/movies --item 50 -k 5
         embedlab similar runs/adult --column occupation --value Sales
     """
-    from embedlab import jobs
-    from embedlab.errors import DataError
+    from embedlab.inspect.lookup import similar_entries
 
-    model = jobs.load_bundle(bundle)
-    kind = model.manifest_data.get("kind")
-    if kind == "recommender":
-        if item is None or column is not None or value is not None:
-            raise ConfigError(
-                "a recommender bundle takes --item ID. Received "
-                f"{'--column/--value' if item is None else '--item with --column/--value'}."
-            )
-        neighbours = model.similar_items(item, k=k)
-    elif kind == "tabular":
-        if item is not None or column is None or value is None:
-            raise ConfigError(
-                "a tabular bundle takes --column COLUMN --value VALUE. Received "
-                f"{'--item' if item is not None else 'no --column or --value'}."
-            )
-        from embedlab.text.categories import category_string
-
-        vectors = model.column_vectors(column)
-        value = category_string(value) or "<missing>"
-        if value not in vectors:
-            shown = ", ".join(repr(v) for v in vectors.index_to_key[:10])
-            more = f", ... ({len(vectors)} in all)" if len(vectors) > 10 else ""
-            raise DataError(
-                f"{value!r} is not a learned value of column {column!r}; it has {shown}{more}. "
-                "Pass one of them."
-            )
-        neighbours = vectors.most_similar(value, topn=k)
-    else:
-        raise ConfigError(
-            f"`similar` reads recommender and tabular bundles. Received a {kind!r} bundle; "
-            "for word vectors use `embedlab vectors`."
-        )
-    out.table(None, ["rank", "neighbour", "cosine"],
-              [[i + 1, key, score] for i, (key, score) in enumerate(neighbours)])
-
-
-def register(app: typer.Typer, train_app: typer.Typer) -> None:
-    """Add the tabular and recommender commands to the application."""
-    train_app.command("tabular")(train_tabular)
-    train_app.command("recommender")(train_recommender)
-    app.command("recommend")(recommend)
-    app.command("similar")(similar)
+    neighbors = similar_entries(bundle, item=item, column=column, value=value, k=k)
+    out.table(None, ["rank", "neighbor", "cosine"],
+              [[i + 1, key, score] for i, (key, score) in enumerate(neighbors)])

@@ -6,6 +6,7 @@ Each command parses its arguments, calls `embedlab.vectors`, and prints the resu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,8 +14,11 @@ from embedlab.cli import _output as out
 from embedlab.cli._options import BAD_LINE_OPT
 from embedlab.cli.export import check_top_k
 from embedlab.errors import ConfigError, VectorsError
-from embedlab.inspect.export import EXPORT_FORMATS, check_export_format, export_vectors
-from embedlab.vectors import FORMATS, WordVectors
+from embedlab.inspect.formats import EXPORT_FORMATS, check_export_format
+from embedlab.vectors.formats import FORMATS
+
+if TYPE_CHECKING:
+    from embedlab.vectors.wordvectors import WordVectors
 
 vectors_app = typer.Typer(
     help="Read, inspect, convert and evaluate pre-trained word vectors "
@@ -84,6 +88,8 @@ def _load(
     on_bad_line: str = "error",
     on_nonfinite: str = "error",
 ) -> WordVectors:
+    from embedlab.vectors.wordvectors import WordVectors
+
     progress = _LoadProgress(f"Reading {Path(path).name}")
     try:
         wv = WordVectors.load(
@@ -182,6 +188,8 @@ def convert(
     check_export_format(to_format)
     check_top_k(top_k)
     wv = _load(path, input_format, no_cache, limit, on_bad_line, on_nonfinite)
+    from embedlab.inspect.export import export_vectors
+
     written = export_vectors(wv, output, format=to_format, top_k=top_k)
     if top_k is not None and top_k > len(wv):
         out.info(f"--top-k {top_k:,} is more than the {len(wv):,} words; wrote them all.")
@@ -192,7 +200,7 @@ def convert(
 @vectors_app.command("neighbors")
 def neighbors(
     path: str = PATH_ARG,
-    words: list[str] = typer.Argument(..., help="The words whose nearest neighbours to list."),
+    words: list[str] = typer.Argument(..., help="The words whose nearest neighbors to list."),
     top_k: int = TOP_K_OPT,
     format: str | None = FORMAT_OPT,
     no_cache: bool = NO_CACHE_OPT,

@@ -1,13 +1,13 @@
-"""Reading learned embeddings back out: neighbours, 2-D maps, exports and the HTML report.
+"""Reading learned embeddings back out: neighbors, 2-D maps, exports and the HTML report.
 
-Nothing here imports Keras at module level; reading a bundle's tables loads its model.
+Nothing here imports Keras: a bundle's tables are read straight from its files.
 
     from embedlab.inspect import load_table, embedding_map, save_map, export_vectors
 """
 
 from __future__ import annotations
 
-import importlib
+from embedlab._lazy import lazy_names
 
 _NAMES = {
     "EmbeddingTable": "tables",
@@ -15,11 +15,12 @@ _NAMES = {
     "load_table": "tables",
     "table_names": "tables",
     "with_item_table": "tables",
-    "neighbour_rows": "lookup",
+    "neighbor_rows": "lookup",
+    "similar_entries": "lookup",
     "probe_keys": "lookup",
     "write_report": "report",
     "export_vectors": "export",
-    "EXPORT_FORMATS": "export",
+    "EXPORT_FORMATS": "formats",
     "embedding_map": "maps",
     "plot_map": "maps",
     "save_map": "maps",
@@ -28,8 +29,4 @@ _NAMES = {
 
 __all__ = sorted(_NAMES)
 
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(f"embedlab.inspect.{_NAMES[name]}"), name)
-    raise AttributeError(f"module 'embedlab.inspect' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _NAMES)

@@ -29,12 +29,12 @@ import pyarrow.compute as pc
 
 from embedlab.atomic import atomic_directory
 from embedlab.errors import ConfigError, VectorsError
-from embedlab.vectors import WordVectors
+from embedlab.inspect.formats import check_export_format
 from embedlab.vectors.parsed import LoadStats
+from embedlab.vectors.wordvectors import WordVectors
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FORMATS = ("word2vec", "word2vec-binary", "glove", "npy", "projector")
 """The formats `export_vectors` writes."""
 
 VECTORS_TSV = "vectors.tsv"
@@ -108,19 +108,6 @@ def export_vectors(
         fields = _metadata_fields(vectors, metadata or {}, rows)
         return write_projector(subset, output, fields=fields, tensor_name=tensor_name)
     return subset.save(output, format=format)
-
-
-def check_export_format(format: str) -> str:
-    """Return `format` when `export_vectors` writes it, else raise a ConfigError."""
-    if format not in EXPORT_FORMATS:
-        hint = ""
-        if format == "fasttext-bin":
-            hint = " fastText .bin models can be read but not written; use 'word2vec' for .vec."
-        raise ConfigError(
-            f"`format` must be one of {', '.join(EXPORT_FORMATS)}. Received: "
-            f"format={format!r}.{hint}"
-        )
-    return format
 
 
 def select_rows(vectors: WordVectors, top_k: int | None) -> np.ndarray | None:

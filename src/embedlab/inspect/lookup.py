@@ -1,14 +1,19 @@
-"""Looking entries up in an embedding table: which to show, and their neighbours before
-and after training, as rows for a terminal table or a report."""
+"""Looking entries up in an embedding table: which to show, their neighbors before and
+after training (rows for a terminal table or a report), and the nearest entries of an item
+or a category value in a bundle."""
 
 from __future__ import annotations
 
 import difflib
+import os
 
 import numpy as np
 
-from embedlab.errors import DataError
-from embedlab.inspect.tables import EmbeddingTable
+from embedlab.errors import ConfigError, DataError
+from embedlab.models.base import EmbeddingTable
+from embedlab.models.registry import load_bundle
+from embedlab.text.categorical import MISSING
+from embedlab.text.categories import category_string
 
 PROBES = 8
 
@@ -43,7 +48,7 @@ def probe_keys(table: EmbeddingTable, n: int = PROBES, *, prior: float = 10.0) -
     return [keys[int(i)] for i in order[:n] if not keys[int(i)].startswith("<")]
 
 
-def neighbour_rows(
+def neighbor_rows(
     table: EmbeddingTable,
     keys: list[str],
     *,
@@ -81,5 +86,42 @@ def neighbour_rows(
     return header, rows
 
 
-
-
+def similar_entries(
+    bundle: str | os.PathLike,
+    *,
+    item: str | None = None,
+    column: str | None = None,
+    value: str | None = None,
+    k: int = 10,
+) -> list[tuple[str, float]]:
+    """The `k` nearest entries by cosine in a bundle's learned space: of an item
+    (recommender bundles), or of a value of a categorical column (tabular bundles).
+    The bundle's Keras model is never built."""
+    model = load_bundle(bundle)
+    if model.kind == "recommender":
+        if item is None or column is not None or value is not None:
+            raise ConfigError(
+                "a recommender bundle takes --item ID. Received "
+                f"{'--column/--value' if item is None else '--item with --column/--value'}."
+            )
+        return model.similar_items(item, k=k)
+    if model.kind != "tabular":
+        raise ConfigError(
+            f"`similar` reads recommender and tabular bundles. Received a {model.kind!r} "
+            "bundle; for word vectors use `embedlab vectors`."
+        )
+    if item is not None or column is None or value is None:
+        raise ConfigError(
+            "a tabular bundle takes --column COLUMN --value VALUE. Received "
+            f"{'--item' if item is not None else 'no --column or --value'}."
+        )
+    vectors = model.column_vectors(column)
+    value = category_string(value) or MISSING
+    if value not in vectors:
+        shown = ", ".join(repr(v) for v in vectors.index_to_key[:10])
+        more = f", ... ({len(vectors)} in all)" if len(vectors) > 10 else ""
+        raise DataError(
+            f"{value!r} is not a learned value of column {column!r}; it has {shown}{more}. "
+            "Pass one of them."
+        )
+    return vectors.most_similar(value, topn=k)

@@ -18,17 +18,15 @@ import pyarrow as pa
 
 from embedlab.atomic import atomic_file
 from embedlab.errors import ConfigError, MissingDependencyError, VectorsError
+from embedlab.inspect.formats import IMAGE_FORMATS, METHOD_NAMES, METHODS
 from embedlab.inspect.plots import new_figure
-from embedlab.vectors import WordVectors
+from embedlab.vectors.wordvectors import WordVectors
 
-METHODS = ("pca", "tsne", "umap")
 """The projection methods: PCA (numpy), t-SNE (scikit-learn), UMAP (umap-learn)."""
 
-METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MAX_CATEGORIES = 9  # colours of tab10 without its grey; more values share "other"
 UNKNOWN = "unknown"
 OTHER = "other"
-IMAGE_FORMATS = ("png", "svg", "pdf")
 
 _UNKNOWN_COLOR = "#c8c8c8"
 _OTHER_COLOR = "#555555"

@@ -1,6 +1,6 @@
 """The HTML report of a bundle: one self-contained page (styles inline, images as data URIs,
 nothing fetched) with the run's settings, data, coverage, metrics, training curves,
-evaluation plots, the 2-D map of the embedding and its nearest neighbours.
+evaluation plots, the 2-D map of the embedding and its nearest neighbors.
 
 Everything is drawn from the bundle, so a report can be made long after training:
 
@@ -20,14 +20,14 @@ from typing import Any
 
 from embedlab import artifacts, atomic
 from embedlab.inspect import plots
-from embedlab.inspect.lookup import neighbour_rows, probe_keys
+from embedlab.inspect.lookup import neighbor_rows, probe_keys
 from embedlab.inspect.tables import EmbeddingTable, bundle_tables
 from embedlab.version import __version__
 
 log = logging.getLogger(__name__)
 
 SECTIONS = ("settings", "data", "coverage", "metrics", "training", "evaluation", "map",
-            "neighbours")
+            "neighbors")
 
 
 def write_report(
@@ -44,16 +44,12 @@ def write_report(
         bundle: The bundle directory.
         output: Optional path of the HTML file.
         model: Optional loaded model of the bundle (saves loading it again).
-        words: Optional list of strings. Entries whose neighbours to show (default: chosen
+        words: Optional list of strings. Entries whose neighbors to show (default: chosen
             from the most frequent, the most telling of the label first).
-        k: Integer. Neighbours per entry.
+        k: Integer. Neighbors per entry.
     """
-    from embedlab.jobs import load_bundle
-
     bundle = Path(bundle)
     manifest = artifacts.read_manifest(bundle)
-    if model is None:
-        model = load_bundle(bundle)
     page = render(manifest, bundle_tables(bundle, model=model), title=str(bundle), words=words,
                   k=k)
     target = Path(output) if output is not None else bundle / artifacts.REPORT
@@ -90,7 +86,7 @@ def render(
         _section("training", "Training curves", _training(manifest)),
         _section("evaluation", "Evaluation", _evaluation(manifest)),
         _section("map", "Map of the embedding", _maps(tables)),
-        _section("neighbours", "Nearest neighbours", _neighbours(tables, words, k)),
+        _section("neighbors", "Nearest neighbors", _neighbors(tables, words, k)),
     ]
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     heading = f"{kind} model: {manifest.get('task', '')}"
@@ -272,13 +268,13 @@ def _maps(tables: dict[str, EmbeddingTable], *, limit: int = 3) -> str:
     return "".join(parts)
 
 
-def _neighbours(tables: dict[str, EmbeddingTable], words: list[str] | None, k: int) -> str:
+def _neighbors(tables: dict[str, EmbeddingTable], words: list[str] | None, k: int) -> str:
     parts = []
     for name, table in list(tables.items())[:3]:
         keys = [w for w in words if w in table.vectors] if words else probe_keys(table)
         if not keys:
             continue
-        header, rows = neighbour_rows(table, keys, k=k, scores=True)
+        header, rows = neighbor_rows(table, keys, k=k, scores=True)
         parts.append(f"<h3>{html.escape(name)}</h3>" + _table(header, rows))
     if not parts:
         return "<p>No entries to show.</p>"

@@ -2,7 +2,7 @@
 training frequencies and per-row attributes.
 
     tables = bundle_tables("bundle")          # {"words": EmbeddingTable, ...}
-    words = load_table("bundle").vectors      # the neighbour API of WordVectors
+    words = load_table("bundle").vectors      # the neighbor API of WordVectors
     load_table("glove-6b-50d")                # a vectors file works the same way
 
 A text bundle has one table, `words` (with the rows before training when it started from
@@ -13,47 +13,20 @@ and `users`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from embedlab import artifacts
-from embedlab.errors import ConfigError, DataError
-from embedlab.vectors import WordVectors
-
-
-@dataclass
-class EmbeddingTable:
-    """One embedding table read back out.
-
-    Attributes:
-        name: String. `words`, a column name, `items`, `users`, or `vectors` for a file.
-        vectors: WordVectors. The learned rows, keyed by the bundle's vocabulary, with the
-            training frequency of each row in `vectors.counts`.
-        initial: Optional WordVectors. The same rows before training (text bundles started
-            from pre-trained vectors).
-        attributes: Dict of name to array, row-aligned with `vectors`: what a map is coloured
-            by (a word's share of positive examples, an item's mean rating, a genre...).
-        titles: Optional list of strings. Display labels when they differ from the keys
-            (movie titles for movie IDs).
-        kind: String. The bundle kind (`text`, `tabular`, `recommender`) or `vectors`.
-    """
-
-    name: str
-    vectors: WordVectors
-    initial: WordVectors | None = None
-    attributes: dict[str, np.ndarray] = field(default_factory=dict)
-    titles: list[str] | None = None
-    kind: str = "vectors"
-
-    def label(self, key: str) -> str:
-        """The display label of a key: its title when there are titles, else the key."""
-        if self.titles is None:
-            return key
-        index = self.vectors.get_index(key)
-        return key if index is None else self.titles[index]
+from embedlab.data.readers import read_table
+from embedlab.errors import ConfigError, DataError, column_error
+from embedlab.models.base import EmbeddingTable
+from embedlab.models.registry import load_bundle
+from embedlab.models.registry import table_names as bundle_table_names
+from embedlab.text.categories import category_strings
+from embedlab.vectors.wordvectors import WordVectors
 
 
 def is_bundle(source: str | os.PathLike) -> bool:
@@ -63,48 +36,23 @@ def is_bundle(source: str | os.PathLike) -> bool:
 
 
 def bundle_tables(path: str | os.PathLike, *, model: Any = None) -> dict[str, EmbeddingTable]:
-    """Every embedding table of a bundle, by name (the model is loaded unless given)."""
+    """Every embedding table of a bundle, by name, read from its files without building
+    its Keras model (or from `model`, an in-memory model of the bundle)."""
     if model is None:
-        from embedlab.jobs import load_bundle
-
         model = load_bundle(path)
-    if model.kind == "text":
-        initial = model.embedding_vectors(initial=True) if model.initial_embedding is not None \
-            else None
-        return {"words": EmbeddingTable("words", model.embedding_vectors(), initial,
-                                        model.table_attributes("words"), kind="text")}
-    if model.kind == "tabular":
-        if model.encoding == "onehot":
-            raise ConfigError(
-                "this tabular bundle was trained with one-hot inputs and has no embedding "
-                "tables. Train it with the default embedding encoding."
-            )
-        return {
-            column: EmbeddingTable(column, model.column_vectors(column),
-                                   attributes=model.table_attributes(column), kind="tabular")
-            for column in model.categorical_columns
-        }
-    return {
-        name: EmbeddingTable(name, vectors(), attributes=model.table_attributes(name),
-                             kind="recommender")
-        for name, vectors in (("items", model.item_vectors), ("users", model.user_vectors))
-    }
+    if model.kind == "tabular" and model.encoding == "onehot":
+        raise ConfigError(
+            "this tabular bundle was trained with one-hot inputs and has no embedding "
+            "tables. Train it with the default embedding encoding."
+        )
+    return model.embedding_tables()
 
 
 def table_names(source: str | os.PathLike) -> list[str]:
     """The names of the tables `load_table` can read from `source` (without loading them)."""
     if not is_bundle(source):
         return ["vectors"]
-    manifest = artifacts.read_manifest(source)
-    kind = manifest.get("kind")
-    if kind == "text":
-        return ["words"]
-    if kind == "tabular":
-        if (manifest.get("options") or {}).get("encoding") == "onehot":
-            return []
-        plan = manifest.get("columns", {}).get("plan", {})
-        return [column for column, (kind, *_) in plan.items() if kind == "categorical"]
-    return ["items", "users"]
+    return bundle_table_names(source)
 
 
 def load_table(
@@ -190,10 +138,6 @@ def with_item_table(
         title: Optional string. The column of display labels.
         attributes: Optional list of strings. Columns to colour maps by.
     """
-    from embedlab.data import read_table
-    from embedlab.errors import column_error
-    from embedlab.text.categories import category_strings
-
     data = read_table(path)
     if key is None:
         key = data.column_names[0]

@@ -1,5 +1,2 @@
-"""Recipes and the task-level models built from them."""
-
-from embedlab.models.recipes import RECIPES, build_model, get_recipe
-
-__all__ = ["RECIPES", "build_model", "get_recipe"]
+"""The models: one contract (`base`), the registry of bundle kinds, the text recipes, and
+the text, tabular and recommender models."""

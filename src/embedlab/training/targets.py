@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from embedlab.errors import ConfigError, LabelError
 
@@ -198,19 +197,3 @@ def _match(positive: Any, distinct: list) -> Any:
 def _preview(values: list, n: int = 8) -> str:
     shown = ", ".join(repr(v) for v in values[:n])
     return shown + (f", ... ({len(values)} in all)" if len(values) > n else "")
-
-
-def drop_missing(table: pa.Table, columns: list[str]) -> tuple[pa.Table, int]:
-    """Drop rows where any of `columns` is null, NaN or blank text; return (table, dropped)."""
-    keep = None
-    for name in columns:
-        col = table[name]
-        valid = pc.is_valid(col)
-        if pa.types.is_floating(col.type):
-            valid = pc.and_(valid, pc.invert(pc.is_nan(col)))
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            valid = pc.and_(valid, pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(col)), 0))
-        valid = pc.fill_null(valid, False)
-        keep = valid if keep is None else pc.and_(keep, valid)
-    kept = table.filter(keep) if keep is not None else table
-    return kept, table.num_rows - kept.num_rows

@@ -1,6 +1,7 @@
 """Pre-trained word vectors: read, cache, query, evaluate, and align to a vocabulary.
 
 numpy and pyarrow only: nothing here imports Keras or JAX, so loading vectors stays cheap.
+The names below load lazily (`from embedlab.vectors.formats import FORMATS` costs nothing).
 
     from embedlab.vectors import WordVectors, embedding_matrix
 
@@ -9,23 +10,24 @@ numpy and pyarrow only: nothing here imports Keras or JAX, so loading vectors st
     matrix, report = embedding_matrix(wv, vocabulary)
 """
 
-from embedlab.vectors.align import CoverageReport, embedding_matrix
-from embedlab.vectors.cache import cache_root
-from embedlab.vectors.evaluate import Correlation
-from embedlab.vectors.fasttext_bin import SubwordTable
-from embedlab.vectors.formats import FORMATS, NAMED_SOURCES, detect_format
-from embedlab.vectors.parsed import LoadStats
-from embedlab.vectors.wordvectors import WordVectors
+from __future__ import annotations
 
-__all__ = [
-    "FORMATS",
-    "NAMED_SOURCES",
-    "Correlation",
-    "CoverageReport",
-    "LoadStats",
-    "SubwordTable",
-    "WordVectors",
-    "cache_root",
-    "detect_format",
-    "embedding_matrix",
-]
+from embedlab._lazy import lazy_names
+
+_NAMES = {
+    "FORMATS": "formats",
+    "NAMED_SOURCES": "formats",
+    "detect_format": "formats",
+    "Correlation": "evaluate",
+    "CoverageReport": "align",
+    "embedding_matrix": "align",
+    "LoadStats": "parsed",
+    "SubwordTable": "fasttext_bin",
+    "WordVectors": "wordvectors",
+    "cache_root": "cache",
+    "NeighborIndex": "neighbors",
+}
+
+__all__ = sorted(_NAMES)
+
+__getattr__, __dir__ = lazy_names(__name__, _NAMES)

@@ -1,0 +1,124 @@
+"""The recommender's Keras networks: the scoring model a bundle keeps, and the training
+model wrapped around it.
+
+Explicit ratings: prediction = rescaled sigmoid(w (p_u . q_i + b_u + b_i) + c), squeezed into
+the rating range widened by an eighth of its span on each side (and clipped to the range seen
+in training); mean squared error plus an L2 penalty on each looked-up user and item vector,
+counted while training only, so early stopping watches the pure validation error.
+
+Implicit feedback (no rating, or ratings >= `min_rating` as positives): score =
+sigmoid(p_u . q_i + b_i), trained with binary cross-entropy on each positive and `negatives`
+items drawn uniformly from the catalogue, drawn afresh at every training step (validation
+rows keep fixed draws, so early stopping compares like with like), with the same
+training-only L2 penalty.
+
+The tables are `user_embedding`, `item_embedding`, `item_bias` and (explicit) `user_bias`;
+ids below `FIRST_ID` are reserved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from embedlab.layers import make_embedding
+from embedlab.models.ranking import FIRST_ID
+
+
+def scoring_network(
+    users: int,
+    items: int,
+    dim: int,
+    *,
+    implicit: bool,
+    rating_range: tuple[float, float] | None = None,
+    mean_rating: float | None = None,
+):
+    """(user id, item id) -> rating (explicit) or score in (0, 1) (implicit).
+
+    Args:
+        users, items: Integers. Rows of the user and item tables.
+        dim: Integer. Size of the user and item vectors.
+        implicit: Boolean. Implicit feedback (a score) or explicit ratings.
+        rating_range, mean_rating: The training ratings' range and mean (explicit only):
+            the output's range and starting point.
+    """
+    import keras
+
+    user = keras.Input(shape=(), dtype="int32", name="user")
+    item = keras.Input(shape=(), dtype="int32", name="item")
+    p = make_embedding(users, dim, name="user_embedding")(user)
+    q = make_embedding(items, dim, name="item_embedding")(item)
+    parts = [keras.layers.Dot(axes=1, name="dot")([p, q]),
+             make_embedding(items, 1, name="item_bias")(item)]
+    if not implicit:
+        parts.append(make_embedding(users, 1, name="user_bias")(user))
+    x = keras.layers.Add(name="logit")(parts)
+    mode = "implicit" if implicit else "explicit"
+    if implicit:
+        out = keras.layers.Activation("sigmoid", name="score")(x)
+    else:
+        low, high = rating_range
+        margin = (high - low) / 8
+        low, high = low - margin, high + margin
+        share = (mean_rating - low) / (high - low)
+        s = keras.layers.Dense(
+            1, activation="sigmoid", name="squash", kernel_initializer="ones",
+            bias_initializer=keras.initializers.Constant(float(np.log(share / (1 - share)))),
+        )(x)
+        out = keras.layers.Rescaling(high - low, offset=low, name="rating")(s)
+    return keras.Model([user, item], out, name=f"{mode}_recommender")
+
+
+def training_network(scoring, *, implicit: bool, l2: float, items: int, seed: int):
+    """The scoring model wrapped for training: implicit rows flagged `negative` get a
+    fresh random item at each step (`NegativeSampler`), and the L2 penalty on the looked-up
+    user and item vectors joins the loss while training only (`TrainingPenalty`), so
+    validation losses stay pure."""
+    import keras
+
+    from embedlab.layers.negative_sampler import NegativeSampler
+    from embedlab.layers.training_penalty import TrainingPenalty
+
+    user = keras.Input(shape=(), dtype="int32", name="user")
+    item = keras.Input(shape=(), dtype="int32", name="item")
+    inputs = [user, item]
+    if implicit:
+        flag = keras.Input(shape=(), dtype="float32", name="negative")
+        inputs.append(flag)
+        item = NegativeSampler(FIRST_ID, items, seed, name="negative_sampler")([item, flag])
+    out = scoring([user, item])
+    if l2:
+        p = scoring.get_layer("user_embedding")(user)
+        q = scoring.get_layer("item_embedding")(item)
+        out = TrainingPenalty(l2, name="l2_penalty")([out, p, q])
+    return keras.Model(inputs, out, name=f"{'implicit' if implicit else 'explicit'}_training")
+
+
+def implicit_rows(
+    u: np.ndarray, i: np.ndarray, *, negatives: int, items: int, seed: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Training rows for implicit feedback: each positive pair, then `negatives` rows per
+    positive flagged `negative` (their items are drawn afresh at every step; the ones drawn
+    here serve the validation rows). Returns (inputs, targets)."""
+    n = len(u)
+    drawn = np.random.default_rng(seed).integers(FIRST_ID, items, size=n * negatives)
+    x = {
+        "user": np.concatenate([u, np.repeat(u, negatives)]),
+        "item": np.concatenate([i, drawn]),
+        "negative": np.concatenate([np.zeros(n), np.ones(n * negatives)]).astype("float32"),
+    }
+    y = np.concatenate([np.ones(n), np.zeros(n * negatives)]).astype("float32")
+    return x, y
+
+
+def zero_reserved_rows(scoring) -> None:
+    """The <pad>, <unk> and <missing> rows never trained: zero them, so an unknown user
+    (or item) scores by the item's (user's) bias alone."""
+    for name in ("user_embedding", "item_embedding", "user_bias", "item_bias"):
+        try:
+            layer = scoring.get_layer(name)
+        except ValueError:
+            continue
+        table = np.array(layer.get_weights()[0])
+        table[:FIRST_ID] = 0.0
+        layer.set_weights([table])

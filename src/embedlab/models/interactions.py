@@ -1,0 +1,64 @@
+"""A recommender's interactions: (user, item, rating) rows cleaned to keys and values, the
+pairs as CSR, and per-row rating means. numpy and pyarrow only."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from embedlab.data.columns import rating_values
+from embedlab.errors import DataError
+from embedlab.text.categories import category_strings
+
+log = logging.getLogger(__name__)
+
+
+def interaction_keys(
+    users: Any, items: Any, ratings: Any = None
+) -> tuple[pa.Array, pa.Array, np.ndarray | None, int]:
+    """(user keys, item keys, ratings or None, rows dropped): IDs normalised to strings,
+    rows missing a user, item or rating dropped (and counted, with a warning)."""
+    user_keys = category_strings(users, what="user IDs")
+    item_keys = category_strings(items, what="item IDs")
+    if len(user_keys) != len(item_keys):
+        raise DataError(
+            f"users and items must be the same length. Received {len(user_keys)} users "
+            f"and {len(item_keys)} items."
+        )
+    if len(user_keys) == 0:
+        raise DataError("no interactions to train on. Pass at least a few rows.")
+    keep = np.asarray(user_keys.is_valid()) & np.asarray(item_keys.is_valid())
+    values = None
+    if ratings is not None:
+        values = rating_values(ratings, len(user_keys))
+        keep &= ~np.isnan(values)
+    dropped = int((~keep).sum())
+    if dropped:
+        log.warning("%d rows without a user, item or rating were dropped.", dropped)
+    if not keep.any():
+        raise DataError(
+            f"no rows to train on: all {len(keep)} lack a user, item or rating. "
+            "Check the columns."
+        )
+    rows = pa.array(np.flatnonzero(keep))
+    values = values[keep] if values is not None else None
+    return user_keys.take(rows), item_keys.take(rows), values, dropped
+
+
+def mean_ratings(ids: np.ndarray, values: np.ndarray, rows: int) -> np.ndarray:
+    """The mean rating of each table row (float32, NaN for rows never rated)."""
+    seen = np.bincount(ids, minlength=rows)
+    total = np.bincount(ids, weights=values, minlength=rows)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seen > 0, total / np.maximum(seen, 1), np.nan).astype("float32")
+
+
+def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (row, col) pairs as CSR: indptr (n_rows + 1), cols sorted within each row."""
+    pairs = np.unique(np.stack([rows.astype(np.int64), cols.astype(np.int64)], 1), axis=0)
+    indptr = np.zeros(n_rows + 1, np.int64)
+    np.add.at(indptr, pairs[:, 0] + 1, 1)
+    return np.cumsum(indptr), pairs[:, 1].astype(np.int32)
