@@ -49,6 +49,13 @@ def _vectors_file(folder: Path) -> Path:
 
 
 def run() -> None:
+    # as an installed package is: its modules compiled once (PYTHONDONTWRITEBYTECODE would
+    # otherwise make every start compile them again)
+    import compileall
+
+    import embedlab
+
+    compileall.compile_dir(Path(embedlab.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "EMBEDLAB_CACHE_DIR": str(Path(tmp) / "cache")}
         cases = [

@@ -71,3 +71,29 @@ def _env() -> dict:
     env = dict(os.environ)
     env.pop("KERAS_BACKEND", None)
     return env
+
+
+def test_vectors_info_on_cached_vectors_reads_only_the_cache_entry(bundles, tmp_path):
+    """The cached summary answers `vectors info` without numpy or pyarrow, with the
+    figures a full load gives."""
+    from typer.testing import CliRunner
+
+    from embedlab.cli import app
+
+    env = {**_env(), "EMBEDLAB_CACHE_DIR": str(tmp_path / "cache")}
+    vectors = str(bundles / "vectors.txt")
+    first = subprocess.run([sys.executable, "-m", "embedlab", "vectors", "info", vectors],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0 and "created" in first.stdout
+    probe = ("import sys, runpy; sys.argv = ['embedlab', 'vectors', 'info', %r]\n"
+             "try:\n    runpy.run_module('embedlab', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('LOADED', sorted(m for m in ('numpy', 'pyarrow') if m in sys.modules))"
+             % vectors)
+    second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert "reused" in second.stdout
+    assert "LOADED []" in second.stdout
+    full = CliRunner().invoke(app, ["vectors", "info", vectors, "--no-cache"])
+    norms = [line for line in full.output.splitlines() if line.startswith("norms")]
+    assert norms and norms[0] in second.stdout

@@ -99,4 +99,5 @@ def test_missing_path_and_unknown_word(vec_file, tmp_path):
 @pytest.mark.parametrize("command", ["info", "convert", "neighbors", "analogy", "evaluate"])
 def test_help_has_an_example(command):
     result = _run(command, "--help")
-    assert result.exit_code == 0 and "Example: embedlab vectors" in result.stdout
+    assert result.exit_code == 0 and "Example:" in result.stdout
+    assert f"  embedlab vectors {command} " in result.stdout

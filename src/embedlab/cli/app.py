@@ -37,6 +37,7 @@ app = typer.Typer(
     help="Embeddings in Keras 3: train, load pre-trained vectors, predict and inspect.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

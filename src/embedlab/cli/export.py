@@ -85,9 +85,11 @@ def export(
 
     Rows go most frequent first; a projector folder also holds counts and attributes.
 
-    Example: embedlab export runs/reviews --format word2vec -o words.vec --top-k 5000
+    Examples:
 
-    Example: embedlab export runs/movies --table items --format projector -o projector/
+    \b
+      embedlab export runs/reviews --format word2vec -o words.vec --top-k 5000
+      embedlab export runs/movies --table items --format projector -o projector/
     """
     check_export_format(to_format)
     check_top_k(top_k)
@@ -114,8 +116,8 @@ def map_command(
         "pca",
         "--method",
         "-m",
-        help="pca (fast, deterministic), tsne (needs embedlab\\[tsne]) or umap "
-        "(needs embedlab\\[umap]).",
+        help="pca (fast, deterministic), tsne (needs embedlab[tsne]) or umap "
+        "(needs embedlab[umap]).",
     ),
     points: int = typer.Option(2000, "--points", help="Map the N most frequent entries."),
     labels: int = typer.Option(
@@ -139,10 +141,12 @@ def map_command(
 ) -> None:
     """Draw a 2-D map of an embedding table's most frequent entries.
 
-    Example: embedlab map runs/reviews -o words.png
+    Examples:
 
-    Example: embedlab map runs/movies --table items --items movies.csv --key movie_id
-    --title title --attribute Drama --color Drama -o items.svg
+    \b
+      embedlab map runs/reviews -o words.png
+      embedlab map runs/movies --table items --items movies.csv --key movie_id
+          --title title --attribute Drama --color Drama -o items.svg
     """
     if output.suffix.lower().lstrip(".") not in IMAGE_FORMATS:
         raise ConfigError(

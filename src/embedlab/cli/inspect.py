@@ -47,9 +47,10 @@ def inspect(
 
     Examples:
 
-        embedlab inspect runs/reviews --words great,stale -k 5
-        embedlab inspect runs/movies --table items --items items.csv --key movie_id \
-            --title movie_title
+    \b
+      embedlab inspect runs/reviews --words great,stale -k 5
+      embedlab inspect runs/movies --table items --items items.csv --key movie_id
+          --title movie_title
     """
     from embedlab.inspect.lookup import neighbor_rows, probe_keys
     from embedlab.inspect.tables import load_table
@@ -77,7 +78,8 @@ def report(
 
     Example:
 
-        embedlab report runs/reviews -o reviews.html
+    \b
+      embedlab report runs/reviews -o reviews.html
     """
     from embedlab.inspect.report import write_report
 

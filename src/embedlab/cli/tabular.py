@@ -105,12 +105,12 @@ def train_tabular(
     Column types are inferred when not given (text and booleans categorical, numbers
     numeric) and printed.
 
-    Example:
+    Examples:
 
-        embedlab train tabular adult.csv --label income --positive ">50K" -o runs/adult
-
-        embedlab train tabular reviews.parquet --label "Recommended IND" \
-            --text "Review Text" --categorical "Clothing ID" -o runs/reviews
+    \b
+      embedlab train tabular adult.csv --label income --positive ">50K" -o runs/adult
+      embedlab train tabular reviews.parquet --label "Recommended IND"
+          --text "Review Text" --categorical "Clothing ID" -o runs/reviews
     """
     from embedlab.jobs.tabular import train_tabular as job
 
@@ -213,13 +213,13 @@ def train_recommender(
     Explicit ratings train a biased matrix factorisation; implicit feedback (no --rating,
     or --implicit) a two-tower dot-product model with sampled negatives.
 
-    Example:
+    Examples:
 
-        embedlab train recommender ratings.csv --user user_id --item movie_id \
-            --rating rating --test test.csv -o runs/movies
-
-        embedlab train recommender ratings.csv --user user_id --item movie_id \
-            --rating rating --time timestamp --implicit --holdout last -o runs/implicit
+    \b
+      embedlab train recommender ratings.csv --user user_id --item movie_id
+          --rating rating --test test.csv -o runs/movies
+      embedlab train recommender ratings.csv --user user_id --item movie_id
+          --rating rating --time timestamp --implicit --holdout last -o runs/implicit
     """
     from embedlab.jobs.recommender import train_recommender as job
 
@@ -268,7 +268,8 @@ def recommend(
 
     Example:
 
-        embedlab recommend runs/movies --user 196 -k 5
+    \b
+      embedlab recommend runs/movies --user 196 -k 5
     """
     from embedlab.models.recommender import Recommender
 
@@ -294,10 +295,11 @@ def similar(
 ) -> None:
     """List the nearest neighbors in a learned embedding space, by cosine.
 
-    Example:
+    Examples:
 
-        embedlab similar runs/movies --item 50 -k 5
-        embedlab similar runs/adult --column occupation --value Sales
+    \b
+      embedlab similar runs/movies --item 50 -k 5
+      embedlab similar runs/adult --column occupation --value Sales
     """
     from embedlab.inspect.lookup import similar_entries
 

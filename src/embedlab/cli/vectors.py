@@ -68,7 +68,7 @@ class _LoadProgress:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 DownloadColumn(),
-                console=out.err_console,
+                console=out.err_console(),
                 transient=True,
             )
             self.bar.start()
@@ -128,10 +128,17 @@ def info(
 ) -> None:
     """Show the format, size, norms and cache state of a vectors file.
 
-    Example: embedlab vectors info glove-6b-50d
+    Example:
+
+    \b
+      embedlab vectors info glove-6b-50d
     """
-    wv = _load(path, format, no_cache, limit, on_bad_line, on_nonfinite)
-    d = wv.describe()
+    from embedlab.vectors.cache_index import cached_description
+
+    d = None if no_cache else cached_description(
+        path, format=format, limit=limit, on_bad_line=on_bad_line, on_nonfinite=on_nonfinite)
+    if d is None:
+        d = _load(path, format, no_cache, limit, on_bad_line, on_nonfinite).describe()
     stats = d["load_stats"]
     rows = [
         ("source", d["source"]),
@@ -147,7 +154,7 @@ def info(
         if stats[key]:
             rows.append((key.replace("_", " "), f"{stats[key]:,}"))
     for key, value in rows:  # plain lines: paths stay whole and easy to copy
-        out.console.print(f"{key:<16} {value}", markup=False)
+        out.line(f"{key:<16} {value}")
 
 
 @vectors_app.command("convert")
@@ -183,7 +190,10 @@ def convert(
 ) -> None:
     """Write vectors in another format (atomically).
 
-    Example: embedlab vectors convert glove.6B.50d.txt --format word2vec-binary -o glove.bin
+    Example:
+
+    \b
+      embedlab vectors convert glove.6B.50d.txt --format word2vec-binary -o glove.bin
     """
     check_export_format(to_format)
     check_top_k(top_k)
@@ -213,7 +223,10 @@ def neighbors(
 ) -> None:
     """List the words nearest to each WORD by cosine similarity.
 
-    Example: embedlab vectors neighbors glove-6b-50d king queen -k 3
+    Example:
+
+    \b
+      embedlab vectors neighbors glove-6b-50d king queen -k 3
     """
     wv = _load(path, format, no_cache, limit)
     for word in words:
@@ -236,7 +249,10 @@ def analogy(
 ) -> None:
     """Answer 'A is to B as C is to ?' (the words nearest to B - A + C).
 
-    Example: embedlab vectors analogy glove-6b-50d man king woman
+    Example:
+
+    \b
+      embedlab vectors analogy glove-6b-50d man king woman
     """
     wv = _load(path, format, no_cache, limit)
     for word in (a, b, c):
@@ -273,8 +289,11 @@ def evaluate(
 ) -> None:
     """Score vectors on word-similarity and analogy benchmarks, as gensim does.
 
-    Example: embedlab vectors evaluate glove-6b-50d --pairs wordsim353.tsv --analogies
-    questions-words.txt --restrict-vocab 100000
+    Example:
+
+    \b
+      embedlab vectors evaluate glove-6b-50d --pairs wordsim353.tsv
+          --analogies questions-words.txt --restrict-vocab 100000
     """
     if not pairs and not analogies:
         raise ConfigError(

@@ -17,51 +17,32 @@ rebuilt, never served.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
-import os
-import re
 import shutil
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from embedlab.atomic import atomic_directory
+from embedlab.vectors.cache_index import (
+    MATRIX_FILE,
+    META_FILE,
+    WORDS_FILE,
+    CacheEntry,
+    cache_root,
+    crc_file,
+    entry_for,
+    meta_crc,
+    sample_crc,
+    verified_meta,
+)
 from embedlab.vectors.parsed import LoadStats
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
-MATRIX_FILE = "vectors.npy"
-WORDS_FILE = "words.arrow"
-META_FILE = "meta.json"
-_SAMPLE = 16 << 10
-_SAMPLES = 64
-
-
-def cache_root() -> Path:
-    """Where embedlab caches go: $EMBEDLAB_CACHE_DIR, else $XDG_CACHE_HOME/embedlab,
-    else ~/.cache/embedlab."""
-    explicit = os.environ.get("EMBEDLAB_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "embedlab"
-
-
-@dataclass
-class CacheEntry:
-    """One cache folder and the key it must match."""
-
-    folder: Path
-    key: dict[str, Any]
-    digest: str
 
 
 @dataclass
@@ -72,33 +53,6 @@ class Cached:
     matrix: np.ndarray
     stats: LoadStats
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def entry_for(
-    source: Path,
-    *,
-    format: str,
-    limit: int | None,
-    options: dict[str, Any],
-    root: str | os.PathLike | None = None,
-) -> CacheEntry:
-    """The cache entry of a source file read with the given format, limit and options."""
-    source = source.resolve()
-    stat = source.stat()
-    key = {
-        "version": CACHE_VERSION,
-        "source": str(source),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "format": format,
-        "limit": limit,
-        **options,
-    }
-    digest = _digest(key)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", source.name)[:60] or "vectors"
-    folder = Path(root) if root is not None else cache_root() / "vectors"
-    name = f"{slug}-{_digest(str(source))[:10]}-{digest[:16]}"
-    return CacheEntry(folder=folder / name, key=key, digest=digest)
 
 
 def load(entry: CacheEntry) -> tuple[Cached | None, str]:
@@ -148,37 +102,24 @@ def store(
             "dim": dim,
             "matrix_bytes": (tmp / MATRIX_FILE).stat().st_size,
             "words_bytes": (tmp / WORDS_FILE).stat().st_size,
-            "words_crc32": _crc_file(tmp / WORDS_FILE),
-            "matrix_sample_crc32": _sample_crc(tmp / MATRIX_FILE),
+            "words_crc32": crc_file(tmp / WORDS_FILE),
+            "matrix_sample_crc32": sample_crc(tmp / MATRIX_FILE),
             "stats": stats.to_dict(),
             "extra": extra or {},
+            "summary": norm_summary(matrix),
         }
-        meta["meta_crc32"] = _meta_crc(meta)
+        meta["meta_crc32"] = meta_crc(meta)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     _remove_stale(entry)
 
 
 def _verified(entry: CacheEntry) -> Cached:
+    meta = verified_meta(entry)
     folder = entry.folder
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    claimed = meta.pop("meta_crc32")
-    if claimed != _meta_crc(meta):
-        raise ValueError("meta.json does not match its checksum")
-    if meta["key"] != entry.key or meta["digest"] != entry.digest:
-        raise ValueError("the entry was written for another source or options")
-    matrix_path, words_path = folder / MATRIX_FILE, folder / WORDS_FILE
-    if matrix_path.stat().st_size != meta["matrix_bytes"]:
-        raise ValueError("vectors.npy has the wrong size")
-    if words_path.stat().st_size != meta["words_bytes"]:
-        raise ValueError("words.arrow has the wrong size")
-    if _sample_crc(matrix_path) != meta["matrix_sample_crc32"]:
-        raise ValueError("vectors.npy does not match its checksum")
-    if _crc_file(words_path) != meta["words_crc32"]:
-        raise ValueError("words.arrow does not match its checksum")
-    matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
+    matrix = np.load(folder / MATRIX_FILE, mmap_mode="r", allow_pickle=False)
     if matrix.shape != (meta["rows"], meta["dim"]) or matrix.dtype != np.float32:
         raise ValueError(f"vectors.npy holds {matrix.dtype} {matrix.shape}")
-    with pa.memory_map(str(words_path), "r") as source:
+    with pa.memory_map(str(folder / WORDS_FILE), "r") as source:
         table = pa.ipc.open_file(source).read_all()
     words = table.column(0).combine_chunks()
     if len(words) != meta["rows"]:
@@ -208,31 +149,17 @@ def _remove_stale(entry: CacheEntry) -> None:
                 shutil.rmtree(sibling, ignore_errors=True)
 
 
-def _digest(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def norm_summary(matrix: np.ndarray) -> dict[str, float]:
+    """The row norms' minimum, mean and maximum (what `vectors info` shows), in blocks."""
+    low, high, total = np.inf, -np.inf, 0.0
+    for start in range(0, len(matrix), 1 << 16):
+        norms = np.linalg.norm(np.asarray(matrix[start:start + (1 << 16)], np.float32), axis=1)
+        if len(norms):
+            low, high = min(low, float(norms.min())), max(high, float(norms.max()))
+            total += float(norms.sum(dtype=np.float64))
+    if not len(matrix):
+        return {"norm_min": 0.0, "norm_mean": 0.0, "norm_max": 0.0}
+    return {"norm_min": low, "norm_mean": total / len(matrix), "norm_max": high}
 
 
-def _meta_crc(meta: dict[str, Any]) -> int:
-    return zlib.crc32(json.dumps(meta, sort_keys=True).encode("utf-8"))
-
-
-def _crc_file(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as handle:
-        while piece := handle.read(1 << 20):
-            crc = zlib.crc32(piece, crc)
-    return crc
-
-
-def _sample_crc(path: Path) -> int:
-    """CRC-32 of the head, the tail and evenly spaced pieces of a file (plus its size)."""
-    size = path.stat().st_size
-    offsets = {0, max(0, size - _SAMPLE)}
-    offsets.update(k * size // _SAMPLES for k in range(1, _SAMPLES))
-    crc = zlib.crc32(str(size).encode())
-    with open(path, "rb") as handle:
-        for offset in sorted(offsets):
-            handle.seek(offset)
-            crc = zlib.crc32(handle.read(_SAMPLE), crc)
-    return crc
+__all__ = ["CacheEntry", "Cached", "cache_root", "entry_for", "load", "norm_summary", "store"]

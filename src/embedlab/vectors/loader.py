@@ -6,18 +6,18 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embedlab.errors import ConfigError, VectorsError
 from embedlab.vectors import cache as cache_mod
 from embedlab.vectors import formats
-from embedlab.vectors.fasttext_bin import SubwordTable, read_fasttext
-from embedlab.vectors.glove import read_text
-from embedlab.vectors.npy import read_npy
+from embedlab.vectors.cache_index import source_entry
 from embedlab.vectors.parsed import Parsed, Progress, check_policies
-from embedlab.vectors.word2vec_binary import read_binary
+
+if TYPE_CHECKING:
+    from embedlab.vectors.fasttext_bin import SubwordTable
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ def load_source(
     source = formats.resolve(path)
     fmt = format or formats.detect_format(source.path)
     if fmt == "npy":
+        from embedlab.vectors.npy import read_npy
+
         parsed = read_npy(source.path, limit=limit, on_nonfinite=on_nonfinite)
         return Loaded(parsed, source.display, fmt, None, "not needed (memory-mapped npy)")
     if source.path.is_dir():
@@ -61,11 +63,8 @@ def load_source(
         )
     entry, state = None, "disabled"
     if cache:
-        root = Path(cache_dir) / "vectors" if cache_dir is not None else None
-        options = {"on_bad_line": on_bad_line, "on_nonfinite": on_nonfinite}
-        entry = cache_mod.entry_for(
-            source.path, format=fmt, limit=limit, options=options, root=root
-        )
+        entry = source_entry(source.path, fmt, limit=limit, on_bad_line=on_bad_line,
+                             on_nonfinite=on_nonfinite, cache_dir=cache_dir)
         hit, state = cache_mod.load(entry)
         if hit is not None:
             subwords = _subwords_from_meta(source.path, hit.extra)
@@ -83,7 +82,10 @@ def load_source(
 
 
 def _read(fmt, path, limit, on_bad_line, on_nonfinite, progress) -> Parsed:
+    """Parse a source file (each format's reader is imported when first used)."""
     if fmt in ("glove", "word2vec"):
+        from embedlab.vectors.glove import read_text
+
         return read_text(
             path,
             header=fmt == "word2vec",
@@ -93,7 +95,11 @@ def _read(fmt, path, limit, on_bad_line, on_nonfinite, progress) -> Parsed:
             progress=progress,
         )
     if fmt == "word2vec-binary":
+        from embedlab.vectors.word2vec_binary import read_binary
+
         return read_binary(path, limit=limit, on_nonfinite=on_nonfinite, progress=progress)
+    from embedlab.vectors.fasttext_bin import read_fasttext
+
     return read_fasttext(path, limit=limit, on_nonfinite=on_nonfinite)
 
 
@@ -102,6 +108,8 @@ def _subwords_from_meta(path: Path, extra: dict[str, Any]) -> SubwordTable | Non
     info = extra.get("fasttext")
     if not info:
         return None
+    from embedlab.vectors.fasttext_bin import SubwordTable
+
     dim, bucket = info["dim"], info["bucket"]
     if bucket <= 0:
         return SubwordTable(np.zeros((0, dim), np.float32), info["minn"], info["maxn"], 0)

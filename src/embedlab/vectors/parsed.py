@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from embedlab.errors import ConfigError, VectorsError
 
@@ -200,7 +199,7 @@ def finish(
         suspects = bool((ordered[1:] == ordered[:-1]).any())
     else:
         subset = words if keep is None else words.filter(pa.array(keep))
-        suspects = len(pc.unique(subset)) != n_kept
+        suspects = len(subset.unique()) != n_kept
     if suspects:  # equal words always have equal hashes; the exact check settles collisions
         keep = _first_occurrences(words, keep)
         stats.duplicates = n_kept - int(keep.sum())

@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from embedlab.errors import ConfigError, VectorsError
-from embedlab.vectors import evaluate, formats
-from embedlab.vectors.fasttext_bin import SubwordTable
-from embedlab.vectors.glove import write_text
+from embedlab.vectors import formats
 from embedlab.vectors.loader import load_source
-from embedlab.vectors.npy import write_npy
 from embedlab.vectors.parsed import LoadStats, Progress
-from embedlab.vectors.word2vec_binary import write_binary
+
+if TYPE_CHECKING:
+    from embedlab.vectors.evaluate import Correlation
+    from embedlab.vectors.fasttext_bin import SubwordTable
 
 _INDEX_AFTER = 64  # single-word lookups scan the Arrow words; past this many, build a dict
 
@@ -101,7 +100,7 @@ class WordVectors:
         self._key_to_index: dict[str, int] | None = None
         self._norms: np.ndarray | None = None
         self._probes = 0
-        if load_stats is None and len(pc.unique(words)) != len(words):
+        if load_stats is None and len(words.unique()) != len(words):
             raise VectorsError("`index_to_key` holds duplicate words; each word must be unique.")
 
     @classmethod
@@ -231,6 +230,8 @@ class WordVectors:
             self._probes += 1
             if self._probes <= _INDEX_AFTER:
                 # A scan of the Arrow words: no dict to build, so a fresh load stays cheap.
+                import pyarrow.compute as pc
+
                 found = pc.index(self._words, pa.scalar(key, self._words.type)).as_py()
                 return default if found < 0 else found
         return self.key_to_index.get(key, default)
@@ -331,8 +332,10 @@ class WordVectors:
         restrict_vocab: int = 300000,
         case_insensitive: bool = True,
         dummy4unknown: bool = False,
-    ) -> tuple[evaluate.Correlation, evaluate.Correlation, float]:
+    ) -> tuple[Correlation, Correlation, float]:
         """(pearson, spearman, oov ratio in %) against human similarity scores, as gensim."""
+        from embedlab.vectors import evaluate
+
         return evaluate.evaluate_word_pairs(
             self,
             pairs,
@@ -350,6 +353,8 @@ class WordVectors:
         dummy4unknown: bool = False,
     ) -> tuple[float, list[dict[str, Any]]]:
         """(accuracy, sections) of 3CosAdd analogies, as gensim's method of that name."""
+        from embedlab.vectors import evaluate
+
         return evaluate.evaluate_word_analogies(
             self,
             analogies,
@@ -368,6 +373,10 @@ class WordVectors:
         """
         path = Path(path).expanduser()
         fmt = formats.check_format(format, writing=True) or formats.format_for_name(path)
+        from embedlab.vectors.glove import write_text
+        from embedlab.vectors.npy import write_npy
+        from embedlab.vectors.word2vec_binary import write_binary
+
         if fmt == "glove":
             write_text(path, self._words, self.vectors, header=False)
         elif fmt == "word2vec":
