@@ -1,25 +1,30 @@
-"""Keras callbacks used by the trainer."""
+"""Keras callbacks used by the trainer (imported when training starts: they need Keras)."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from embedlab.training.metrics import roc_auc
 
 
-def validation_auc_callback(x_val: np.ndarray, y_val: np.ndarray, batch_size: int):
-    """A callback that adds `val_auc` to each epoch's logs (before later callbacks read them).
+class ValidationAUC(keras.callbacks.Callback):
+    """Adds `val_auc` to each epoch's logs (before later callbacks read them).
 
     The AUC is computed once per epoch from one pass over the validation rows, so training
     steps pay nothing for it (a streaming `keras.metrics.AUC` would update every step).
+
+    Args:
+        x_val, y_val: Arrays. The validation rows and their 0/1 targets.
+        batch_size: Integer. The training batch size (predictions use at least 256).
     """
-    import keras
 
-    class ValidationAUC(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is None:
-                return
-            scores = self.model.predict(x_val, batch_size=max(256, batch_size), verbose=0)
-            logs["val_auc"] = roc_auc(y_val, np.asarray(scores).reshape(-1))
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int):
+        super().__init__()
+        self.x_val, self.y_val, self.batch_size = x_val, y_val, batch_size
 
-    return ValidationAUC()
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None:
+            return
+        scores = self.model.predict(self.x_val, batch_size=max(256, self.batch_size), verbose=0)
+        logs["val_auc"] = roc_auc(self.y_val, np.asarray(scores).reshape(-1))

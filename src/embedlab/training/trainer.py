@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from embedlab.errors import ConfigError
-from embedlab.training.callbacks import validation_auc_callback
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +166,8 @@ def train(
     """
     import keras
 
+    from embedlab.training.callbacks import ValidationAUC
+
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
     if settings.validation_split > 0:
@@ -196,7 +197,7 @@ def train(
         stop = []
         if validation is not None:
             if monitor == "val_auc":
-                stop.append(validation_auc_callback(*validation, settings.batch_size))
+                stop.append(ValidationAUC(*validation, settings.batch_size))
             stop.append(
                 keras.callbacks.EarlyStopping(
                     monitor=monitor, mode="max" if sign < 0 else "min",
