@@ -239,6 +239,8 @@ def load_model(path: str | os.PathLike):
     """Load the bundle's Keras model."""
     import keras
 
+    import embedlab.layers.sparse_embedding  # noqa: F401  (registers embedlab's layers)
+
     target = Path(path) / MODEL
     try:
         return keras.saving.load_model(target, compile=False)

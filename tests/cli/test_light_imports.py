@@ -1,5 +1,8 @@
 """Commands that only read (help, vectors, inspect, map, export, report, similar) never
-import Keras, JAX or pandas: they answer fast and work where no backend is installed."""
+import Keras or JAX: they answer fast and work where no backend is installed. `--help`
+imports neither numpy nor pyarrow (nor pandas), and `vectors info` on cached vectors reads
+only the cache entry's meta.json. (pyarrow itself imports pandas, when it is installed, on
+its first conversion of Python values; embedlab never imports it.)"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "bundles_v1"
-HEAVY = ("keras", "jax", "pandas", "tensorflow", "torch")
+HEAVY = ("keras", "jax", "tensorflow", "torch")
 
 _PROBE = """
 import json, sys
@@ -97,3 +100,15 @@ def test_vectors_info_on_cached_vectors_reads_only_the_cache_entry(bundles, tmp_
     full = CliRunner().invoke(app, ["vectors", "info", vectors, "--no-cache"])
     norms = [line for line in full.output.splitlines() if line.startswith("norms")]
     assert norms and norms[0] in second.stdout
+
+
+def test_help_imports_no_numpy_pyarrow_or_pandas():
+    probe = ("import sys, runpy; sys.argv = ['embedlab', '--help']\n"
+             "try:\n    runpy.run_module('embedlab', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print('LOADED', sorted(m for m in ('numpy', 'pyarrow', 'pandas', 'keras', 'rich')"
+             " if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=_env(), timeout=120)
+    assert "Usage: embedlab" in done.stdout
+    assert "LOADED []" in done.stdout

@@ -37,6 +37,7 @@ def categorical_embedding(
     *,
     dim: int | None = None,
     name: str = "embedding",
+    sparse: bool | None = None,
 ):
     """The Keras embedding table of one categorical column.
 
@@ -45,12 +46,14 @@ def categorical_embedding(
         dim: Optional integer. Vector size; by default `embedding_size(input_dim - 1)`
             (the values plus the unknown and missing rows).
         name: String. Layer name; later tools find the table by it.
+        sparse: Optional boolean. Train it row-sparsely; None: by its size (`use_sparse`).
     """
-    from embedlab.layers.embedding import make_embedding
+    from embedlab.layers.embedding import make_embedding, use_sparse
 
     vocabulary._require_fitted()
     size = embedding_size(vocabulary.input_dim - 1) if dim is None else dim
-    return make_embedding(vocabulary.input_dim, size, name=name)
+    return make_embedding(vocabulary.input_dim, size, name=name,
+                          sparse=use_sparse(vocabulary.input_dim, sparse))
 
 
 def check_sizes(sizes: dict[str, int] | None, columns: Sequence[str]) -> dict[str, int]:

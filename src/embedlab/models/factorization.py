@@ -13,7 +13,10 @@ rows keep fixed draws, so early stopping compares like with like), with the same
 training-only L2 penalty.
 
 The tables are `user_embedding`, `item_embedding`, `item_bias` and (explicit) `user_bias`;
-ids below `FIRST_ID` are reserved.
+ids below `FIRST_ID` are reserved. A large table trains row-sparsely (`SparseEmbedding`),
+its bias with it; the L2 penalty lives in the user and item tables (`row_penalty`), so the
+network a bundle keeps is the one that trains. Negatives are drawn for each batch in the
+input pipeline (`embedlab.training.batches.negative_items`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ def scoring_network(
     implicit: bool,
     rating_range: tuple[float, float] | None = None,
     mean_rating: float | None = None,
+    l2: float = 0.0,
+    sparse_users: bool = False,
+    sparse_items: bool = False,
 ):
     """(user id, item id) -> rating (explicit) or score in (0, 1) (implicit).
 
@@ -41,17 +47,22 @@ def scoring_network(
         implicit: Boolean. Implicit feedback (a score) or explicit ratings.
         rating_range, mean_rating: The training ratings' range and mean (explicit only):
             the output's range and starting point.
+        l2: Float. The training-only L2 penalty on each looked-up user and item vector.
+        sparse_users, sparse_items: Booleans. Train those tables (and their biases)
+            row-sparsely.
     """
     import keras
 
     user = keras.Input(shape=(), dtype="int32", name="user")
     item = keras.Input(shape=(), dtype="int32", name="item")
-    p = make_embedding(users, dim, name="user_embedding")(user)
-    q = make_embedding(items, dim, name="item_embedding")(item)
+    p = make_embedding(users, dim, name="user_embedding", sparse=sparse_users,
+                       row_penalty=l2)(user)
+    q = make_embedding(items, dim, name="item_embedding", sparse=sparse_items,
+                       row_penalty=l2)(item)
     parts = [keras.layers.Dot(axes=1, name="dot")([p, q]),
-             make_embedding(items, 1, name="item_bias")(item)]
+             make_embedding(items, 1, name="item_bias", sparse=sparse_items)(item)]
     if not implicit:
-        parts.append(make_embedding(users, 1, name="user_bias")(user))
+        parts.append(make_embedding(users, 1, name="user_bias", sparse=sparse_users)(user))
     x = keras.layers.Add(name="logit")(parts)
     mode = "implicit" if implicit else "explicit"
     if implicit:
@@ -69,46 +80,19 @@ def scoring_network(
     return keras.Model([user, item], out, name=f"{mode}_recommender")
 
 
-def training_network(scoring, *, implicit: bool, l2: float, items: int, seed: int):
-    """The scoring model wrapped for training: implicit rows flagged `negative` get a
-    fresh random item at each step (`NegativeSampler`), and the L2 penalty on the looked-up
-    user and item vectors joins the loss while training only (`TrainingPenalty`), so
-    validation losses stay pure."""
-    import keras
-
-    from embedlab.layers.negative_sampler import NegativeSampler
-    from embedlab.layers.training_penalty import TrainingPenalty
-
-    user = keras.Input(shape=(), dtype="int32", name="user")
-    item = keras.Input(shape=(), dtype="int32", name="item")
-    inputs = [user, item]
-    if implicit:
-        flag = keras.Input(shape=(), dtype="float32", name="negative")
-        inputs.append(flag)
-        item = NegativeSampler(FIRST_ID, items, seed, name="negative_sampler")([item, flag])
-    out = scoring([user, item])
-    if l2:
-        p = scoring.get_layer("user_embedding")(user)
-        q = scoring.get_layer("item_embedding")(item)
-        out = TrainingPenalty(l2, name="l2_penalty")([out, p, q])
-    return keras.Model(inputs, out, name=f"{'implicit' if implicit else 'explicit'}_training")
-
-
 def implicit_rows(
     u: np.ndarray, i: np.ndarray, *, negatives: int, items: int, seed: int
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Training rows for implicit feedback: each positive pair, then `negatives` rows per
-    positive flagged `negative` (their items are drawn afresh at every step; the ones drawn
-    here serve the validation rows). Returns (inputs, targets)."""
+    positive with an item drawn at random. Returns (inputs, targets, the negative rows'
+    flags): the trainer draws the negatives' items afresh at every step; the ones drawn
+    here serve the validation rows."""
     n = len(u)
     drawn = np.random.default_rng(seed).integers(FIRST_ID, items, size=n * negatives)
-    x = {
-        "user": np.concatenate([u, np.repeat(u, negatives)]),
-        "item": np.concatenate([i, drawn]),
-        "negative": np.concatenate([np.zeros(n), np.ones(n * negatives)]).astype("float32"),
-    }
+    x = {"user": np.concatenate([u, np.repeat(u, negatives)]),
+         "item": np.concatenate([i, drawn])}
     y = np.concatenate([np.ones(n), np.zeros(n * negatives)]).astype("float32")
-    return x, y
+    return x, y, np.concatenate([np.zeros(n, bool), np.ones(n * negatives, bool)])
 
 
 def zero_reserved_rows(scoring) -> None:
@@ -119,6 +103,6 @@ def zero_reserved_rows(scoring) -> None:
             layer = scoring.get_layer(name)
         except ValueError:
             continue
-        table = np.array(layer.get_weights()[0])
+        table = np.array(layer.embeddings.value)
         table[:FIRST_ID] = 0.0
-        layer.set_weights([table])
+        layer.embeddings.assign(table)

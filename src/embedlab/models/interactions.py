@@ -4,13 +4,15 @@ pairs as CSR, and per-row rating means. numpy and pyarrow only."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from embedlab.data.columns import rating_values
-from embedlab.errors import DataError
+from embedlab.errors import DataError, LabelError
+from embedlab.text.categorical import CategoricalVocabulary
 from embedlab.text.categories import category_strings
 
 log = logging.getLogger(__name__)
@@ -62,3 +64,43 @@ def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np
     indptr = np.zeros(n_rows + 1, np.int64)
     np.add.at(indptr, pairs[:, 0] + 1, 1)
     return np.cumsum(indptr), pairs[:, 1].astype(np.int32)
+
+
+@dataclass
+class EncodedInteractions:
+    """Interactions as ids: the vocabularies, the ids and ratings of the kept rows, which
+    rows are positive, and the pairs seen (and positive) per user as CSR."""
+
+    users: CategoricalVocabulary
+    items: CategoricalVocabulary
+    u: np.ndarray
+    i: np.ndarray
+    values: np.ndarray | None
+    positive: np.ndarray
+    dropped: int
+    seen: tuple[np.ndarray, np.ndarray]
+    positives: tuple[np.ndarray, np.ndarray]
+    popularity: np.ndarray
+
+
+def encode_interactions(users: Any, items: Any, ratings: Any = None, *, implicit: bool,
+                        min_rating: float) -> EncodedInteractions:
+    """Clean the rows (`interaction_keys`), learn the user and item vocabularies, encode
+    the rows, and find the positives (every row, or ratings >= `min_rating` when implicit
+    feedback comes with ratings)."""
+    user_keys, item_keys, values, dropped = interaction_keys(users, items, ratings)
+    user_vocab = CategoricalVocabulary().fit(user_keys, what="user IDs")
+    item_vocab = CategoricalVocabulary().fit(item_keys, what="item IDs")
+    u, i = user_vocab.encode(user_keys), item_vocab.encode(item_keys)
+    positive = (np.ones(len(u), bool) if values is None or not implicit
+                else values >= min_rating)
+    if implicit and not positive.any():
+        raise LabelError(
+            f"no rating reaches min_rating={min_rating:g} (the highest is "
+            f"{np.max(values):g}), so there are no positives. Lower --min-rating."
+        )
+    rows = user_vocab.input_dim
+    return EncodedInteractions(
+        user_vocab, item_vocab, u, i, values, positive, dropped, csr(u, i, rows),
+        csr(u[positive], i[positive], rows),
+        np.bincount(i[positive], minlength=item_vocab.input_dim).astype(np.int64))

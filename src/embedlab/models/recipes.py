@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from embedlab.errors import ConfigError
-from embedlab.layers import make_embedding
+from embedlab.layers import make_embedding, use_sparse
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -151,6 +151,7 @@ def build_model(
     n_classes: int = 2,
     embedding_weights: np.ndarray | None = None,
     trainable: bool = True,
+    sparse: bool | None = None,
     **hyperparameters,
 ):
     """Build the functional model of recipe `arch` (not compiled).
@@ -164,6 +165,8 @@ def build_model(
         n_classes: Integer. Number of classes for `multiclass`.
         embedding_weights: Optional float array `(input_dim, dim)` to start the table from.
         trainable: Boolean. False freezes the table.
+        sparse: Optional boolean. Train the table row-sparsely; None: from
+            `SPARSE_FROM_ROWS` rows (see `embedlab.layers.use_sparse`).
         **hyperparameters: the recipe's own options (see `RECIPES[arch].defaults`).
     """
     recipe = get_recipe(arch)
@@ -178,6 +181,6 @@ def build_model(
     options = {**recipe.defaults, **hyperparameters}
     embed = make_embedding(
         input_dim, dim, mask_zero=recipe.mask_zero, weights=embedding_weights,
-        trainable=trainable,
+        trainable=trainable, sparse=use_sparse(input_dim, sparse),
     )
     return recipe.build(embed, int(length), head_layer(task, n_classes), **options)

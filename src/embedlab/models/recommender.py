@@ -25,15 +25,14 @@ import pyarrow as pa
 from embedlab import artifacts
 from embedlab.data.columns import rating_values
 from embedlab.errors import BundleError, ConfigError, DataError, LabelError
-from embedlab.layers import check_ids
+from embedlab.layers import check_ids, use_sparse
 from embedlab.models.base import EmbeddingModel, EmbeddingTable
 from embedlab.models.factorization import (
     implicit_rows,
     scoring_network,
-    training_network,
     zero_reserved_rows,
 )
-from embedlab.models.interactions import csr, interaction_keys, mean_ratings
+from embedlab.models.interactions import encode_interactions, mean_ratings
 from embedlab.models.ranking import (
     FIRST_ID,
     Recommendations,
@@ -77,6 +76,9 @@ class Recommender(EmbeddingModel):
         negatives: Integer. Implicit: items drawn per positive as negatives.
         epochs, batch_size, validation_split, patience, learning_rate, seed: see
             `embedlab.training.TrainSettings` (epochs, batch size and rate default by mode).
+        sparse: Optional boolean. Train the user and item tables row-sparsely
+            (`embedlab.layers.sparse_embedding`); None (default): tables of
+            `embedlab.layers.SPARSE_FROM_ROWS` rows or more.
         verbose: Integer. Keras's progress output.
     """
 
@@ -96,9 +98,13 @@ class Recommender(EmbeddingModel):
         patience: int = 3,
         learning_rate: float | None = None,
         seed: int = 0,
+        sparse: bool | None = None,
         verbose: int = 0,
     ):
         super().__init__(verbose=verbose)
+        if sparse not in (None, True, False):
+            raise ConfigError(f"`sparse` must be True, False or None. Received: {sparse!r}.")
+        self.sparse = sparse
         if implicit not in (None, True, False):
             raise ConfigError(f"`implicit` must be True, False or None. Received: {implicit!r}.")
         if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 1):
@@ -160,21 +166,11 @@ class Recommender(EmbeddingModel):
                 "explicit ratings need a rating column. Received none. Pass ratings, or "
                 "implicit=True (--implicit) for feedback without ratings."
             )
-        user_keys, item_keys, values, dropped = interaction_keys(users, items, ratings)
-        self.users = CategoricalVocabulary().fit(user_keys, what="user IDs")
-        self.items = CategoricalVocabulary().fit(item_keys, what="item IDs")
-        u = self.users.encode(user_keys)
-        i = self.items.encode(item_keys)
-        positive = np.ones(len(u), bool) if values is None or not self.implicit else (
-            values >= self.min_rating)
-        if self.implicit and not positive.any():
-            raise LabelError(
-                f"no rating reaches min_rating={self.min_rating:g} (the highest is "
-                f"{np.max(values):g}), so there are no positives. Lower --min-rating."
-            )
-        self.seen = csr(u, i, self.users.input_dim)
-        self.positives = csr(u[positive], i[positive], self.users.input_dim)
-        self.popularity = np.bincount(i[positive], minlength=self.items.input_dim).astype(np.int64)
+        data = encode_interactions(users, items, ratings, implicit=self.implicit,
+                                   min_rating=self.min_rating)
+        self.users, self.items, self.seen, self.positives, self.popularity = (
+            data.users, data.items, data.seen, data.positives, data.popularity)
+        u, i, values, positive, dropped = data.u, data.i, data.values, data.positive, data.dropped
         options = self._resolved(self.mode)
         self.settings = TrainSettings(class_weight=None, **options)
         self.dim = self.dim or DEFAULTS[self.mode]["dim"]
@@ -182,20 +178,21 @@ class Recommender(EmbeddingModel):
         import keras
 
         keras.utils.set_random_seed(self.settings.seed)
+        transform = None
         if self.implicit:
-            self.model = self._scoring_model()
-            x, y = implicit_rows(u[positive], i[positive], negatives=self.negatives,
-                                 items=self.items.input_dim, seed=self.settings.seed)
+            from embedlab.training.batches import negative_items
+
+            x, y, negative = implicit_rows(u[positive], i[positive], negatives=self.negatives,
+                                           items=self.items.input_dim, seed=self.settings.seed)
+            transform = negative_items(negative, FIRST_ID, self.items.input_dim)
         else:
             self._rating_scale(values)
-            self.model = self._scoring_model()
             x, y = {"user": u, "item": i}, values.astype("float32")
+        self.model = self._scoring_model()
         x["user"] = check_ids(x["user"], self.users.input_dim, what="user ids")
         x["item"] = check_ids(x["item"], self.items.input_dim, what="item ids")
-        network = training_network(self.model, implicit=self.implicit, l2=self.l2,
-                                   items=self.items.input_dim, seed=self.settings.seed)
-        self.history = train(network, x, y, task="binary" if self.implicit else "regression",
-                             settings=self.settings, verbose=self.verbose)
+        self.history = train(self.model, x, y, task="binary" if self.implicit else "regression",
+                             settings=self.settings, verbose=self.verbose, transform=transform)
         zero_reserved_rows(self.model)
         self.attributes = {}
         if values is not None:
@@ -228,9 +225,11 @@ class Recommender(EmbeddingModel):
         self.mean_rating = float(values.mean())
 
     def _scoring_model(self):
-        return scoring_network(self.users.input_dim, self.items.input_dim, self.dim,
-                               implicit=self.implicit, rating_range=self.rating_range,
-                               mean_rating=self.mean_rating)
+        return scoring_network(
+            self.users.input_dim, self.items.input_dim, self.dim, implicit=self.implicit,
+            rating_range=self.rating_range, mean_rating=self.mean_rating, l2=self.l2,
+            sparse_users=use_sparse(self.users.input_dim, self.sparse),
+            sparse_items=use_sparse(self.items.input_dim, self.sparse))
 
     # ---------------------------------------------------------------- prediction
     def _ids(self, users: Any, items: Any) -> tuple[np.ndarray, np.ndarray]:

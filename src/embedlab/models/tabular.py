@@ -86,6 +86,9 @@ class TabularModel(EmbeddingModel):
         text_max_length: Optional integer. Words kept per text (default: 95th percentile).
         epochs, batch_size, validation_split, patience, learning_rate, class_weight, seed: see
             `embedlab.training.TrainSettings`.
+        sparse: Optional boolean. Train the tables row-sparsely
+            (`embedlab.layers.sparse_embedding`); None (default): tables of
+            `embedlab.layers.SPARSE_FROM_ROWS` rows or more.
         verbose: Integer. Keras's progress output.
     """
 
@@ -119,9 +122,11 @@ class TabularModel(EmbeddingModel):
         learning_rate: float = 1e-3,
         class_weight: str | None = None,
         seed: int = 0,
+        sparse: bool | None = None,
         verbose: int = 0,
     ):
         super().__init__(verbose=verbose)
+        self.sparse = sparse
         if encoding not in ENCODINGS:
             raise ConfigError(
                 f"`encoding` must be one of {', '.join(ENCODINGS)}. "
@@ -200,7 +205,7 @@ class TabularModel(EmbeddingModel):
         keras.utils.set_random_seed(self.settings.seed)
         self.model = tabular_network(self.preprocessor, self.target, encoding=self.encoding,
                                      hidden=self.hidden, dropout=self.dropout,
-                                     text_dim=self.text_dim)
+                                     text_dim=self.text_dim, sparse=self.sparse)
         self.history = train(
             self.model, x, target, task=self.target.task, settings=self.settings,
             verbose=self.verbose,

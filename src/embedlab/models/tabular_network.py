@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embedlab.layers import make_embedding
+from embedlab.layers import make_embedding, use_sparse
 from embedlab.layers.categorical import categorical_embedding
 from embedlab.models.recipes import head_layer
 from embedlab.models.tabular_preprocessor import (
@@ -18,7 +18,8 @@ from embedlab.training.targets import Target
 
 
 def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encoding: str,
-                    hidden: tuple[int, ...], dropout: float, text_dim: int):
+                    hidden: tuple[int, ...], dropout: float, text_dim: int,
+                    sparse: bool | None = None):
     """The network: one table per categorical column (or one-hot vectors), the numeric
     block, the averaged words of the text column, concatenated into ReLU layers with
     dropout and the task's head."""
@@ -35,7 +36,7 @@ def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encodi
         else:
             table = categorical_embedding(
                 preprocessor.vocabularies[column], dim=preprocessor.sizes[column],
-                name=f"embedding_{input_name(i, column)}",
+                name=f"embedding_{input_name(i, column)}", sparse=sparse,
             )
         inputs.append(ids)
         parts.append(table(ids))
@@ -46,8 +47,9 @@ def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encodi
         parts.append(numbers)
     if preprocessor.text_column:
         ids = keras.Input(shape=(preprocessor.length,), dtype="int32", name=TEXT_INPUT)
-        words = make_embedding(preprocessor.encoder.input_dim, text_dim, mask_zero=True,
-                               name="embedding_text")(ids)
+        rows = preprocessor.encoder.input_dim
+        words = make_embedding(rows, text_dim, mask_zero=True, name="embedding_text",
+                               sparse=use_sparse(rows, sparse))(ids)
         inputs.append(ids)
         parts.append(keras.layers.GlobalAveragePooling1D(name="text_pool")(words))
     x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="features")(parts)
@@ -66,7 +68,7 @@ def fill_untrained_rows(model, preprocessor: TabularPreprocessor) -> None:
     for i, column in enumerate(preprocessor.categorical_columns):
         vocab = preprocessor.vocabularies[column]
         layer = model.get_layer(f"embedding_{input_name(i, column)}")
-        table = np.array(layer.get_weights()[0])
+        table = np.array(layer.embeddings.value)
         counts = vocab.counts.astype("float64")
         if counts[len(RESERVED):].sum() == 0:
             continue
@@ -74,4 +76,4 @@ def fill_untrained_rows(model, preprocessor: TabularPreprocessor) -> None:
         mean /= counts[len(RESERVED):].sum()
         untrained = np.flatnonzero(counts == 0)
         table[untrained[untrained != PAD_ID]] = mean
-        layer.set_weights([table.astype("float32")])
+        layer.embeddings.assign(table.astype("float32"))

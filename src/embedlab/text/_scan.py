@@ -39,12 +39,17 @@ def _char_classes(codes: np.ndarray) -> np.ndarray:
     np.cumsum(lengths, out=offsets[1:])
     data = "".join(map(chr, codes.tolist())).encode("utf-8")
     chars = pa.StringArray.from_buffers(len(codes), pa.py_buffer(offsets), pa.py_buffer(data))
-    word = pc.match_substring_regex(chars, f"^[{WORD_CHARS}]$").to_numpy(zero_copy_only=False)
-    space = pc.match_substring_regex(chars, f"^[{SPACE_CHARS}]$").to_numpy(zero_copy_only=False)
+    word = _flags(pc.match_substring_regex(chars, f"^[{WORD_CHARS}]$"))
+    space = _flags(pc.match_substring_regex(chars, f"^[{SPACE_CHARS}]$"))
     classes = np.full(len(codes), SYMBOL, dtype=np.uint8)
     classes[word] = WORD
     classes[space] = SPACE
     return classes
+
+
+def _flags(matches: pa.Array) -> np.ndarray:
+    """A boolean Arrow array (no nulls) as numpy booleans, without pyarrow's pandas path."""
+    return pc.cast(matches, pa.int8()).to_numpy().astype(bool)
 
 
 # Bytes 0x80-0xFF are parts of longer characters; they are classed after decoding.

@@ -156,10 +156,14 @@ def train(
     phases: list[Phase] | None = None,
     verbose: int = 0,
     callbacks: list | None = None,
+    transform=None,
 ) -> History:
     """Fit `model` on `(x, y)` through its phases, early stopping on a validation split.
 
     `x` is an array, or a dict of arrays keyed by input name for a model with several inputs.
+    `transform` (see `embedlab.training.batches`) changes each training batch as it is
+    served (fresh negatives); validation rows stay as given. A model holding row-sparse
+    tables (`SparseEmbedding`) is fitted through a `RowSparseModel` over its layers.
 
     Returns the history: one dict per epoch (loss, metrics, val_*, phase, learning rate).
     The model ends with the weights of its best validation epoch.
@@ -174,10 +178,19 @@ def train(
         tr, va = split_validation(len(y), settings.validation_split, settings.seed)
         x_tr, y_tr, validation = _take(x, tr), y[tr], (_take(x, va), y[va])
     else:
+        tr = np.arange(len(y))
         x_tr, y_tr, validation = x, y, None
     sample_weight = (
         balanced_weights(task, y_tr) if settings.class_weight == "balanced" else None
     )
+    fitted = fitting_model(model)
+    data = x_tr
+    if transform is not None:
+        from embedlab.training.batches import ArrayBatches
+
+        data = ArrayBatches(x_tr, y_tr, tr, batch_size=settings.batch_size,
+                            seed=settings.seed, transform=transform,
+                            sample_weight=sample_weight)
     history = History()
     monitor, sign = ("val_auc", -1.0) if task == "binary" else ("val_loss", 1.0)
     history.monitor = monitor
@@ -189,7 +202,7 @@ def train(
         if phase.epochs <= 0:
             continue
         rate = phase.learning_rate or settings.learning_rate
-        _prepare(model, embedding, task, rate, phase.trainable_embedding)
+        _prepare(fitted, embedding, task, rate, phase.trainable_embedding)
         history.phases.append(
             {"name": phase.name, "start_epoch": start, "learning_rate": rate,
              "trainable_embedding": phase.trainable_embedding}
@@ -204,10 +217,12 @@ def train(
                     patience=settings.patience, restore_best_weights=True, min_delta=1e-4,
                 )
             )
-        result = model.fit(
-            x_tr, y_tr, sample_weight=sample_weight, validation_data=validation,
-            epochs=start + phase.epochs, initial_epoch=start, batch_size=settings.batch_size,
-            shuffle=True, verbose=verbose, callbacks=stop + list(callbacks or []),
+        arrays = {} if transform is not None else {
+            "y": y_tr, "sample_weight": sample_weight, "batch_size": settings.batch_size,
+            "shuffle": True}
+        result = fitted.fit(
+            data, validation_data=validation, epochs=start + phase.epochs, initial_epoch=start,
+            verbose=verbose, callbacks=stop + list(callbacks or []), **arrays,
         )
         ran = len(result.history.get("loss", []))
         improved = False
@@ -251,6 +266,24 @@ def _prepare(model, embedding, task: str, rate: float, trainable: bool) -> None:
         embedding.trainable = trainable
     compile_model(model, task, rate)
     _COMPILED[model] = wanted
+
+
+# The model each model is fitted through (itself, or a RowSparseModel over its layers).
+_FITTING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def fitting_model(model):
+    """`model`, or a `RowSparseModel` sharing its layers when it holds row-sparse tables
+    (built once per model, so Keras keeps its compiled step)."""
+    if model in _FITTING:
+        return _FITTING[model]
+    from embedlab.training.row_sparse import RowSparseModel, sparse_tables
+
+    fitted = model
+    if sparse_tables(model) and not isinstance(model, RowSparseModel):
+        fitted = RowSparseModel(model.inputs, model.outputs, name=f"{model.name}_row_sparse")
+    _FITTING[model] = fitted
+    return fitted
 
 
 def _take(x, rows: np.ndarray):
