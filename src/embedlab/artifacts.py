@@ -7,6 +7,7 @@ A bundle is a directory:
     model.keras       the Keras model
     encoder/          the text encoder (vocabulary.txt, encoder.json)
     categorical.json  tabular and recommender: the vocabulary of each categorical/ID column
+    categorical_hashes.npz   hashed columns: the 64-bit hashes of the values seen in training
     interactions.npz  recommender: the items each user has seen, and item popularity
     embedding_initial.npy   with pre-trained vectors: the table's rows before training
     attributes.npz    per-row values of each embedding table (e.g. a word's share of positive
@@ -38,6 +39,7 @@ MODEL = "model.keras"
 ENCODER_DIR = "encoder"
 INITIAL_EMBEDDING = "embedding_initial.npy"  # the table's rows before training (pre-trained)
 CATEGORICAL = "categorical.json"  # tabular and recommender: one vocabulary per ID/category column
+CATEGORICAL_HASHES = "categorical_hashes.npz"  # hashed columns: hashes of the values trained on
 INTERACTIONS = "interactions.npz"  # recommender: items seen per user, item popularity
 ATTRIBUTES = "attributes.npz"  # per-row attributes of the embedding tables (map colours)
 REPORT = "report.html"  # written by `train` and `demo`; redrawn by `embedlab report`

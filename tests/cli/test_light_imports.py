@@ -27,8 +27,8 @@ for args in json.loads(sys.argv[1]):
     result = CliRunner().invoke(app, args)
     results.append([args[0], result.exit_code, result.output[-400:]])
 print(json.dumps({"results": results,
-                  "loaded": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+                  "loaded": sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)}))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,8 @@ def bundles(tmp_path_factory) -> Path:
         shutil.copytree(FIXTURES / kind, root / kind)
     words = [f"w{i}" for i in range(40)]
     matrix = np.random.default_rng(0).normal(size=(40, 5))
-    lines = [" ".join([w, *(f"{v:.5f}" for v in row)]) for w, row in zip(words, matrix)]
+    lines = [" ".join([w, *(f"{v:.5f}" for v in row)])
+             for w, row in zip(words, matrix, strict=True)]
     (root / "vectors.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
 
@@ -58,8 +59,8 @@ def test_reading_commands_import_no_keras_jax_or_pandas(bundles, tmp_path):
     ]
     env_cache = {"EMBEDLAB_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(commands)], capture_output=True, text=True,
-        env={**_env(), **env_cache}, timeout=300,
+        [sys.executable, "-c", _PROBE, json.dumps(commands), json.dumps(HEAVY)],
+        capture_output=True, text=True, env={**_env(), **env_cache}, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
@@ -88,13 +89,12 @@ def test_vectors_info_on_cached_vectors_reads_only_the_cache_entry(bundles, tmp_
     first = subprocess.run([sys.executable, "-m", "embedlab", "vectors", "info", vectors],
                            capture_output=True, text=True, env=env, timeout=120)
     assert first.returncode == 0 and "created" in first.stdout
-    probe = ("import sys, runpy; sys.argv = ['embedlab', 'vectors', 'info', %r]\n"
+    probe = ("import sys, runpy; sys.argv = ['embedlab', 'vectors', 'info', sys.argv[1]]\n"
              "try:\n    runpy.run_module('embedlab', run_name='__main__')\n"
              "except SystemExit:\n    pass\n"
-             "print('LOADED', sorted(m for m in ('numpy', 'pyarrow') if m in sys.modules))"
-             % vectors)
-    second = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            env=env, timeout=120)
+             "print('LOADED', sorted(m for m in ('numpy', 'pyarrow') if m in sys.modules))")
+    second = subprocess.run([sys.executable, "-c", probe, vectors], capture_output=True,
+                            text=True, env=env, timeout=120)
     assert "reused" in second.stdout
     assert "LOADED []" in second.stdout
     full = CliRunner().invoke(app, ["vectors", "info", vectors, "--no-cache"])

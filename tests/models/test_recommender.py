@@ -170,3 +170,40 @@ def test_row_sparse_tables_learn_as_well_as_dense_ones_and_reload(implicit, tmp_
                          check=True, timeout=300)
     np.testing.assert_allclose(eval(out.stdout.strip().splitlines()[-1]),
                                rec.predict([1, 2, 3], [101, 102, 130]), rtol=1e-6)
+
+
+def test_hashed_and_rare_ids_keep_every_api_working(tmp_path):
+    table = make_ratings(seed=4)
+    rec = Recommender(epochs=3, batch_size=64, dim=4, validation_split=0.0,
+                      hash_buckets={"user": 8}, min_count=14)
+    rec.fit(table["user"], table["item"], table["rating"])
+    users = rec.data_summary["tables"]["users"]
+    assert users["values"] == 40 and users["hashed"] == 8 and users["collisions"] == 40 - 8
+    items = rec.data_summary["tables"]["items"]
+    per_item = np.unique(table["item"].to_numpy(), return_counts=True)[1]
+    assert items["hashed"] is None and items["rare"] == per_item[per_item < 14].sum() > 0
+    vectors = rec.user_vectors()
+    assert len(vectors) == 8 and vectors.index_to_key[0] == "<bucket 0>"
+    assert rec.recommend(1, k=3).known_user
+    unseen = rec.recommend("someone new", k=3)
+    assert not unseen.known_user and unseen.basis == "popularity"
+    scores = rec.predict(["someone new", 1], [101, 101])
+    assert np.isfinite(scores).all() and rec.last_counts["unknown_users"] == 1
+    rec.columns = {"user": "user", "item": "item"}
+    loaded = Recommender.load(rec.save(tmp_path / "hashed"))
+    assert not loaded.recommend("someone new", k=3).known_user
+    np.testing.assert_allclose(loaded.predict(["someone new", 1], [101, 101]), scores,
+                               rtol=1e-6)
+
+
+def test_a_hashed_id_gets_the_same_row_in_every_process():
+    import subprocess
+    import sys
+
+    code = ("from embedlab.text.categorical import CategoricalVocabulary; "
+            "v = CategoricalVocabulary(buckets=1000).fit([f'user{i}' for i in range(5000)]); "
+            "print([v.lookup(f'user{i}') for i in (1, 42, 4999)])")
+    rows = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+                           timeout=120).stdout.strip() for seed in ("1", "2")}
+    assert len(rows) == 1

@@ -125,13 +125,22 @@ def test_vocabulary_normalises_values_to_strings():
     assert again.encode(["a", "7"]).tolist() == [4, 3]
 
 
-def test_hashing_keeps_a_fixed_size_and_is_stable():
+def test_hashing_keeps_a_fixed_size_counts_collisions_and_knows_unseen_values(tmp_path):
+    from embedlab.text.categorical import load_vocabularies, save_vocabularies
+
     vocab = CategoricalVocabulary(max_values=5).fit([f"id{i}" for i in range(50)])
     assert vocab.hashed and vocab.input_dim == 3 + 5
-    ids = vocab.encode(["id1", "id2", "never seen"])
-    assert ((ids >= 3) & (ids < 8)).all()
-    again = CategoricalVocabulary.from_config(vocab.get_config())
+    assert vocab.distinct == 50 and vocab.collisions == 50 - 5
+    ids, unknown, _ = vocab.encode_counted(["id1", "id2", "never seen"])
+    assert ((ids[:2] >= 3) & (ids[:2] < 8)).all()
+    assert ids[2] == UNKNOWN_ID and unknown == 1  # an ID never seen is unknown, and counted
+    save_vocabularies(tmp_path / "v.json", {"c": vocab}, hashes=tmp_path / "h.npz")
+    again = load_vocabularies(tmp_path / "v.json", hashes=tmp_path / "h.npz")["c"]
     assert again.encode(["id1", "id2", "never seen"]).tolist() == ids.tolist()
+    assert again.describe() == vocab.describe()
+    # a hashed vocabulary without its hashes (older bundles) maps every value to a bucket
+    legacy = CategoricalVocabulary.from_config(vocab.get_config())
+    assert legacy.encode(["never seen"])[0] >= 3
     assert [embedding_size(n) for n in (2, 10, 1000, 10**7)] == [2, 6, 77, 600]
 
 

@@ -22,3 +22,22 @@ def keras_verbosity() -> int:
     if out.is_quiet():
         return 0
     return 1 if sys.stderr.isatty() else 2
+
+
+TABLES_OPT = typer.Option(
+    "auto", "--table-updates",
+    help="How embedding tables train: 'sparse' (only the rows a batch uses, JAX), 'dense' "
+    "(Keras's optimizer on every row) or 'auto' (sparse from 50,000 rows).",
+)
+
+
+def table_updates(value: str) -> bool | None:
+    """--table-updates as the models' `sparse` option."""
+    from embedlab.errors import ConfigError
+
+    choices = {"auto": None, "sparse": True, "dense": False}
+    if value not in choices:
+        raise ConfigError(
+            f"--table-updates takes auto, sparse or dense. Received {value!r}. Pick one."
+        )
+    return choices[value]

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli._options import REPORT_OPT, keras_verbosity
+from embedlab.cli._options import REPORT_OPT, TABLES_OPT, keras_verbosity, table_updates
 from embedlab.errors import ConfigError
 
 
@@ -36,6 +36,21 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, int]:
             raise ConfigError(
                 f"{option} takes COLUMN=NUMBER with a whole number. Received {item!r}."
             ) from None
+    return pairs
+
+
+def _buckets(value: str | None) -> int | dict[str, int] | None:
+    """--hash-buckets N, or user=N,item=M."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return int(value)
+    pairs = _pairs([value], "--hash-buckets")
+    if set(pairs) - {"user", "item"}:
+        raise ConfigError(
+            f"--hash-buckets takes N, or user=N,item=M. Received {value!r}. "
+            "Write e.g. --hash-buckets user=1000000."
+        )
     return pairs
 
 
@@ -74,7 +89,8 @@ def train_tabular(
         "min(600, round(1.6 * n ** 0.56)))."
     ),
     hash_buckets: list[str] = typer.Option(
-        None, "--hash", help="COLUMN=N: hash a very large column into N buckets."
+        None, "--hash-buckets", "--hash",
+        help="COLUMN=N: hash a very large column into N buckets (a stable hash).",
     ),
     min_count: int = typer.Option(1, "--min-count", help="Rarer values share the unknown row."),
     missing_values: str = typer.Option(
@@ -98,6 +114,7 @@ def train_tabular(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    tables: str = TABLES_OPT,
     report: bool = REPORT_OPT,
 ) -> None:
     """Train a model on a table: entity embeddings for categorical columns.
@@ -130,6 +147,7 @@ def train_tabular(
         hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
         class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
+        sparse=table_updates(tables),
     )
     out.info(f"task: {report.task} ({report.task_reason})")
     out.info(
@@ -139,7 +157,9 @@ def train_tabular(
     rows = []
     for c in report.columns:
         if c["kind"] == "categorical":
-            size = (f"{c['hashed']} hashed buckets" if c["hashed"] else f"{c['values']} values")
+            size = (f"{c['values']} values hashed into {c['hashed']} buckets "
+                    f"({c.get('collisions', 0)} sharing one)" if c["hashed"]
+                    else f"{c['values']} values")
             detail = ", ".join([f"{size} -> {c['dim']}-d"]
                                + [f"{c[k]} {k}" for k in ("missing", "rare") if c[k]])
         elif c["kind"] == "numeric":
@@ -206,6 +226,15 @@ def train_recommender(
         3, "--patience", help="Epochs without improvement before stopping."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    min_count: int = typer.Option(
+        1, "--min-count", help="IDs with fewer interactions share the unknown row."
+    ),
+    hash_buckets: str = typer.Option(
+        None, "--hash-buckets",
+        help="N, or user=N,item=M: hash the IDs into N rows (a stable hash), for ID spaces "
+        "too large to list. IDs never seen in training map to the unknown row.",
+    ),
+    tables: str = TABLES_OPT,
     report: bool = REPORT_OPT,
 ) -> None:
     """Train user and item embeddings from ratings or implicit feedback.
@@ -230,12 +259,22 @@ def train_recommender(
         min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
         patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
+        min_count=min_count, hash_buckets=_buckets(hash_buckets), sparse=table_updates(tables),
     )
     out.info(f"mode: {report.mode} ({report.mode_reason})")
     out.info(
         f"rows: {report.rows} for training, {report.dropped} dropped (missing user, item or "
         f"rating); {report.users} users, {report.items} items, {report.positives} positives"
     )
+    for name, table in report.tables.items():
+        notes = []
+        if table.get("hashed"):
+            notes.append(f"hashed into {table['hashed']:,} buckets, {table['collisions']:,} "
+                         "sharing one with another")
+        if table.get("rare"):
+            notes.append(f"{table['rare']:,} interactions of rare {name} share the unknown row")
+        if notes:
+            out.info(f"{name}: " + "; ".join(notes))
     out.info(f"epochs: {report.epochs_run} run, best {report.best_epoch} (restored); "
              f"{report.parameters:,} parameters")
     if report.evaluation:

@@ -35,6 +35,7 @@ class RecommenderReport(RunReport):
     evaluation: dict = field(default_factory=dict)
     baseline: dict = field(default_factory=dict)
     parameters: int = 0
+    tables: dict = field(default_factory=dict)  # users / items: values, rows, hashing
 
 
 def train_recommender(
@@ -147,6 +148,6 @@ def train_recommender(
         mode=model.mode, mode_reason=reason, rows=data["rows"], dropped=data["dropped"],
         users=data["users"], items=data["items"], positives=data["positives"],
         holdout=holdout, evaluation=evaluation, baseline=baseline,
-        parameters=data["parameters"], **run,
+        parameters=data["parameters"], tables=data.get("tables", {}), **run,
     )
     return finish(summary, model, output, draw_report=report, start=start), model

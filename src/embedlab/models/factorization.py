@@ -95,14 +95,18 @@ def implicit_rows(
     return x, y, np.concatenate([np.zeros(n, bool), np.ones(n * negatives, bool)])
 
 
-def zero_reserved_rows(scoring) -> None:
-    """The <pad>, <unk> and <missing> rows never trained: zero them, so an unknown user
-    (or item) scores by the item's (user's) bias alone."""
-    for name in ("user_embedding", "item_embedding", "user_bias", "item_bias"):
+def zero_untrained_rows(scoring, user_counts: np.ndarray, item_counts: np.ndarray) -> None:
+    """Rows no training interaction reached (<pad>, and <unk> or <missing> unless rare or
+    missing IDs trained them, empty hash buckets): zero them, so an unknown user (or item)
+    scores by the item's (user's) bias alone."""
+    for name, counts in (("user_embedding", user_counts), ("item_embedding", item_counts),
+                         ("user_bias", user_counts), ("item_bias", item_counts)):
         try:
             layer = scoring.get_layer(name)
         except ValueError:
             continue
-        table = np.array(layer.embeddings.value)
-        table[:FIRST_ID] = 0.0
-        layer.embeddings.assign(table)
+        untrained = np.flatnonzero(np.asarray(counts) == 0)
+        if len(untrained):
+            table = np.array(layer.embeddings.value)
+            table[untrained] = 0.0
+            layer.embeddings.assign(table)

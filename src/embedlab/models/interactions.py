@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from embedlab.data.columns import rating_values
-from embedlab.errors import DataError, LabelError
+from embedlab.errors import ConfigError, DataError, LabelError
 from embedlab.text.categorical import CategoricalVocabulary
 from embedlab.text.categories import category_strings
 
@@ -84,13 +84,22 @@ class EncodedInteractions:
 
 
 def encode_interactions(users: Any, items: Any, ratings: Any = None, *, implicit: bool,
-                        min_rating: float) -> EncodedInteractions:
-    """Clean the rows (`interaction_keys`), learn the user and item vocabularies, encode
-    the rows, and find the positives (every row, or ratings >= `min_rating` when implicit
-    feedback comes with ratings)."""
+                        min_rating: float, min_count: int = 1,
+                        buckets: dict[str, int] | None = None) -> EncodedInteractions:
+    """Clean the rows (`interaction_keys`), learn the user and item vocabularies (IDs
+    rarer than `min_count` share the unknown row; `buckets` hashes "user" and/or "item"),
+    encode the rows, and find the positives (every row, or ratings >= `min_rating` when
+    implicit feedback comes with ratings)."""
     user_keys, item_keys, values, dropped = interaction_keys(users, items, ratings)
-    user_vocab = CategoricalVocabulary().fit(user_keys, what="user IDs")
-    item_vocab = CategoricalVocabulary().fit(item_keys, what="item IDs")
+    buckets = buckets or {}
+    user_vocab = CategoricalVocabulary(min_count=min_count, buckets=buckets.get("user")).fit(
+        user_keys, what="user IDs")
+    item_vocab = CategoricalVocabulary(min_count=min_count, buckets=buckets.get("item")).fit(
+        item_keys, what="item IDs")
+    for name, vocab in (("user", user_vocab), ("item", item_vocab)):
+        if vocab.hashed:
+            log.info("%s IDs: %d distinct hashed into %d buckets, %d sharing a bucket with "
+                     "another.", name, vocab.distinct, vocab.buckets, vocab.collisions)
     u, i = user_vocab.encode(user_keys), item_vocab.encode(item_keys)
     positive = (np.ones(len(u), bool) if values is None or not implicit
                 else values >= min_rating)
@@ -104,3 +113,18 @@ def encode_interactions(users: Any, items: Any, ratings: Any = None, *, implicit
         user_vocab, item_vocab, u, i, values, positive, dropped, csr(u, i, rows),
         csr(u[positive], i[positive], rows),
         np.bincount(i[positive], minlength=item_vocab.input_dim).astype(np.int64))
+
+
+def parse_buckets(value: int | dict | None) -> dict[str, int]:
+    """`hash_buckets` as {"user": N, "item": M} (an integer means both)."""
+    if value is None:
+        return {}
+    found = {"user": value, "item": value} if not isinstance(value, dict) else dict(value)
+    for name, buckets in found.items():
+        if name not in ("user", "item") or isinstance(buckets, bool) or not isinstance(
+                buckets, int) or buckets < 1:
+            raise ConfigError(
+                "`hash_buckets` takes a positive integer, or {'user': N, 'item': M}. "
+                f"Received: hash_buckets={value!r}."
+            )
+    return found

@@ -12,7 +12,7 @@ import numpy as np
 from embedlab.data.columns import rating_values
 from embedlab.errors import ConfigError, DataError
 from embedlab.text.categorical import RESERVED
-from embedlab.text.categories import category_strings
+from embedlab.text.categories import category_string, category_strings
 
 FIRST_ID = len(RESERVED)  # ids below this are <pad>, <unk>, <missing>
 BLOCK = 256  # users scored against the catalogue at a time
@@ -140,4 +140,86 @@ def leave_last_out(
     train_rows = np.setdiff1d(np.arange(n), held)
     return train_rows, held
 
+
+class RankingMixin:
+    """Ranking with a fitted `Recommender`: recommendations for a user, similar items, and
+    HitRate/NDCG of held-out pairs. Uses the model's vocabularies (`users`, `items`), its
+    training interactions (`seen`, `positives`, `popularity`) and `_score_ids`."""
+
+    def _catalogue_scores(self, u: np.ndarray) -> np.ndarray:
+        """Scores of every catalogue item for each user id: (len(u), items)."""
+        n_items = self.items.input_dim - FIRST_ID
+        users = np.repeat(u, n_items).astype(np.int32)
+        items = np.tile(np.arange(FIRST_ID, self.items.input_dim, dtype=np.int32), len(u))
+        return self._score_ids(users, items).reshape(len(u), n_items)
+
+    def recommend(self, user: Any, *, k: int = 10, exclude_seen: bool = True) -> Recommendations:
+        """The `k` best items for one user, items the user has seen left out.
+
+        An unknown user gets the most popular items (by training interactions), and
+        `known_user` says so.
+        """
+        self._require_fitted()
+        check_k(k)
+        key = category_string(user)
+        if key is None:
+            raise DataError("the user ID is empty. Pass the ID of a user.")
+        uid = self.users.lookup(key)
+        if uid < FIRST_ID:
+            return Recommendations.best(key, self.popularity[FIRST_ID:].astype("float64"),
+                                        self._item_keys(), k, known_user=False)
+        scores = self._catalogue_scores(np.array([uid]))[0]
+        if exclude_seen:
+            indptr, seen = self.seen
+            scores[seen[indptr[uid]:indptr[uid + 1]] - FIRST_ID] = -np.inf
+        return Recommendations.best(key, scores, self._item_keys(), k, known_user=True)
+
+    def similar_items(self, item: Any, *, k: int = 10) -> list[tuple[str, float]]:
+        """The `k` items nearest to `item` by cosine in the learned item space."""
+        self._require_fitted()
+        check_k(k)
+        key = category_string(item)
+        if key is None or self.items.lookup(key) < FIRST_ID:
+            raise DataError(
+                f"item {key!r} was not seen in training, so it has no learned vector. Pass an "
+                f"item ID from the training data (e.g. {self._item_keys()[0]!r})."
+            )
+        key = self.items.index_to_key[self.items.lookup(key)] if self.items.hashed else key
+        return self.item_vectors().most_similar(key, topn=k)
+
+    def evaluate_ranking(
+        self, users: Any, items: Any, *, k: int = 10, scorer: str = "model"
+    ) -> dict:
+        """HitRate@k and NDCG@k of held-out (user, item) positives against the full catalogue,
+        each user's training positives left out of the ranking.
+
+        Args:
+            users, items: The held-out pairs (e.g. from `leave_last_out`).
+            k: Integer. The cut-off.
+            scorer: String. `model`, or `popular` for the most-popular baseline ranked the
+                same way (training positives per item).
+
+        An item never seen in training cannot be ranked and counts as a miss; a user never
+        seen in training is left out. Ties count in the held-out item's favour.
+        """
+        self._require_fitted()
+        check_k(k)
+        if scorer not in ("model", "popular"):
+            raise ConfigError(f"`scorer` must be 'model' or 'popular'. Received: {scorer!r}.")
+        u = self.users.encode(users, what="user IDs")
+        i = self.items.encode(items, what="item IDs")
+        if scorer == "model":
+            scores = self._catalogue_scores
+        else:
+            popular = self.popularity[FIRST_ID:].astype("float64")
+
+            def scores(block: np.ndarray) -> np.ndarray:
+                return np.tile(popular, (len(block), 1))
+
+        return ranking_metrics(scores, u, i, self.positives, k=k,
+                               candidates=self.items.input_dim - FIRST_ID)
+
+    def _item_keys(self) -> list[str]:
+        """The item of each catalogue row: its ID, or `<bucket N>` when hashed."""
+        return self.items.index_to_key[FIRST_ID:]
 

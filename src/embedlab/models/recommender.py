@@ -30,18 +30,12 @@ from embedlab.models.base import EmbeddingModel, EmbeddingTable
 from embedlab.models.factorization import (
     implicit_rows,
     scoring_network,
-    zero_reserved_rows,
+    zero_untrained_rows,
 )
-from embedlab.models.interactions import encode_interactions, mean_ratings
-from embedlab.models.ranking import (
-    FIRST_ID,
-    Recommendations,
-    check_k,
-    leave_last_out,
-    ranking_metrics,
-)
+from embedlab.models.interactions import encode_interactions, mean_ratings, parse_buckets
+from embedlab.models.ranking import FIRST_ID, RankingMixin, Recommendations, leave_last_out
 from embedlab.text.categorical import CategoricalVocabulary, load_vocabularies, save_vocabularies
-from embedlab.text.categories import category_string, category_strings
+from embedlab.text.categories import category_strings
 from embedlab.training.evaluation import regression_figures
 from embedlab.training.metrics import regression_metrics
 from embedlab.training.trainer import TrainSettings, train
@@ -62,7 +56,7 @@ DEFAULTS = {
 }
 
 
-class Recommender(EmbeddingModel):
+class Recommender(RankingMixin, EmbeddingModel):
     """User and item embeddings for explicit ratings or implicit feedback.
 
     Args:
@@ -76,6 +70,10 @@ class Recommender(EmbeddingModel):
         negatives: Integer. Implicit: items drawn per positive as negatives.
         epochs, batch_size, validation_split, patience, learning_rate, seed: see
             `embedlab.training.TrainSettings` (epochs, batch size and rate default by mode).
+        min_count: Integer. IDs with fewer interactions share the unknown row.
+        hash_buckets: Optional integer (users and items) or dict (`{"user": N, "item": M}`).
+            Hash those IDs into N rows by a stable hash (for ID spaces too large to list);
+            IDs never seen in training still map to the unknown row, and are counted.
         sparse: Optional boolean. Train the user and item tables row-sparsely
             (`embedlab.layers.sparse_embedding`); None (default): tables of
             `embedlab.layers.SPARSE_FROM_ROWS` rows or more.
@@ -99,9 +97,13 @@ class Recommender(EmbeddingModel):
         learning_rate: float | None = None,
         seed: int = 0,
         sparse: bool | None = None,
+        min_count: int = 1,
+        hash_buckets: int | dict[str, int] | None = None,
         verbose: int = 0,
     ):
         super().__init__(verbose=verbose)
+        self.min_count = min_count
+        self.hash_buckets = parse_buckets(hash_buckets)
         if sparse not in (None, True, False):
             raise ConfigError(f"`sparse` must be True, False or None. Received: {sparse!r}.")
         self.sparse = sparse
@@ -167,7 +169,8 @@ class Recommender(EmbeddingModel):
                 "implicit=True (--implicit) for feedback without ratings."
             )
         data = encode_interactions(users, items, ratings, implicit=self.implicit,
-                                   min_rating=self.min_rating)
+                                   min_rating=self.min_rating, min_count=self.min_count,
+                                   buckets=self.hash_buckets)
         self.users, self.items, self.seen, self.positives, self.popularity = (
             data.users, data.items, data.seen, data.positives, data.popularity)
         u, i, values, positive, dropped = data.u, data.i, data.values, data.positive, data.dropped
@@ -193,7 +196,7 @@ class Recommender(EmbeddingModel):
         x["item"] = check_ids(x["item"], self.items.input_dim, what="item ids")
         self.history = train(self.model, x, y, task="binary" if self.implicit else "regression",
                              settings=self.settings, verbose=self.verbose, transform=transform)
-        zero_reserved_rows(self.model)
+        zero_untrained_rows(self.model, self.users.counts, self.items.counts)
         self.attributes = {}
         if values is not None:
             for name, ids, vocab in (("items", i, self.items), ("users", u, self.users)):
@@ -207,8 +210,9 @@ class Recommender(EmbeddingModel):
             "mode": self.mode,
             "rows": int(len(u)),
             "dropped": dropped,
-            "users": len(self.users.values),
-            "items": len(self.items.values),
+            "users": self.users.distinct,
+            "items": self.items.distinct,
+            "tables": {"users": self.users.describe(), "items": self.items.describe()},
             "positives": int(positive.sum()),
             "parameters": int(self.model.count_params()),
         }
@@ -304,79 +308,6 @@ class Recommender(EmbeddingModel):
                    **regression_figures(values[keep], pred)}
         return result, figures
 
-    # ------------------------------------------------------------------ ranking
-    def _catalogue_scores(self, u: np.ndarray) -> np.ndarray:
-        """Scores of every catalogue item for each user id: (len(u), items)."""
-        n_items = self.items.input_dim - FIRST_ID
-        users = np.repeat(u, n_items).astype(np.int32)
-        items = np.tile(np.arange(FIRST_ID, self.items.input_dim, dtype=np.int32), len(u))
-        return self._score_ids(users, items).reshape(len(u), n_items)
-
-    def recommend(self, user: Any, *, k: int = 10, exclude_seen: bool = True) -> Recommendations:
-        """The `k` best items for one user, items the user has seen left out.
-
-        An unknown user gets the most popular items (by training interactions), and
-        `known_user` says so.
-        """
-        self._require_fitted()
-        check_k(k)
-        key = category_string(user)
-        if key is None:
-            raise DataError("the user ID is empty. Pass the ID of a user.")
-        uid = self.users.lookup(key)
-        if uid < FIRST_ID:
-            return Recommendations.best(key, self.popularity[FIRST_ID:].astype("float64"),
-                                        self.items.values, k, known_user=False)
-        scores = self._catalogue_scores(np.array([uid]))[0]
-        if exclude_seen:
-            indptr, seen = self.seen
-            scores[seen[indptr[uid]:indptr[uid + 1]] - FIRST_ID] = -np.inf
-        return Recommendations.best(key, scores, self.items.values, k, known_user=True)
-
-    def similar_items(self, item: Any, *, k: int = 10) -> list[tuple[str, float]]:
-        """The `k` items nearest to `item` by cosine in the learned item space."""
-        self._require_fitted()
-        check_k(k)
-        key = category_string(item)
-        if key is None or self.items.lookup(key) < FIRST_ID:
-            raise DataError(
-                f"item {key!r} was not seen in training, so it has no learned vector. Pass an "
-                f"item ID from the training data (e.g. {self.items.values[0]!r})."
-            )
-        return self.item_vectors().most_similar(key, topn=k)
-
-    def evaluate_ranking(
-        self, users: Any, items: Any, *, k: int = 10, scorer: str = "model"
-    ) -> dict:
-        """HitRate@k and NDCG@k of held-out (user, item) positives against the full catalogue,
-        each user's training positives left out of the ranking.
-
-        Args:
-            users, items: The held-out pairs (e.g. from `leave_last_out`).
-            k: Integer. The cut-off.
-            scorer: String. `model`, or `popular` for the most-popular baseline ranked the
-                same way (training positives per item).
-
-        An item never seen in training cannot be ranked and counts as a miss; a user never
-        seen in training is left out. Ties count in the held-out item's favour.
-        """
-        self._require_fitted()
-        check_k(k)
-        if scorer not in ("model", "popular"):
-            raise ConfigError(f"`scorer` must be 'model' or 'popular'. Received: {scorer!r}.")
-        u = self.users.encode(users, what="user IDs")
-        i = self.items.encode(items, what="item IDs")
-        if scorer == "model":
-            scores = self._catalogue_scores
-        else:
-            popular = self.popularity[FIRST_ID:].astype("float64")
-
-            def scores(block: np.ndarray) -> np.ndarray:
-                return np.tile(popular, (len(block), 1))
-
-        return ranking_metrics(scores, u, i, self.positives, k=k,
-                               candidates=self.items.input_dim - FIRST_ID)
-
     # ------------------------------------------------------------ the learned tables
     def table_layers(self) -> list[str]:
         return ["item_embedding", "user_embedding"]
@@ -389,7 +320,7 @@ class Recommender(EmbeddingModel):
         tables = {}
         for name, layer, vocab in (("items", "item_embedding", self.items),
                                    ("users", "user_embedding", self.users)):
-            vectors = WordVectors(list(vocab.values), weights[layer][FIRST_ID:],
+            vectors = WordVectors(vocab.index_to_key[FIRST_ID:], weights[layer][FIRST_ID:],
                                   source=f"{name[:-1]} vectors of a Recommender",
                                   counts=vocab.counts[FIRST_ID:])
             tables[name] = EmbeddingTable(name, vectors, attributes=self.table_attributes(name),
@@ -411,6 +342,7 @@ class Recommender(EmbeddingModel):
             "mode": self.mode,
             "columns": self.columns,
             "model": {"dim": self.dim, "l2": self.l2, "negatives": self.negatives,
+                      "min_count": self.min_count, "hash_buckets": self.hash_buckets,
                       "min_rating": self.min_rating, "rating_range": self.rating_range,
                       "mean_rating": self.mean_rating},
             "settings": self.settings.to_dict(),
@@ -420,7 +352,8 @@ class Recommender(EmbeddingModel):
         vocabularies = {"user": self.users, "item": self.items}
         arrays = dict(zip(INTERACTION_ARRAYS, (*self.seen, *self.positives, self.popularity),
                           strict=True))
-        return {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies),
+        return {artifacts.CATEGORICAL: lambda p: save_vocabularies(
+            p, vocabularies, hashes=p.with_name(artifacts.CATEGORICAL_HASHES)),
                 artifacts.INTERACTIONS: artifacts.npz_writer(arrays)}
 
     @classmethod
@@ -428,11 +361,13 @@ class Recommender(EmbeddingModel):
         spec, settings = manifest["model"], manifest["settings"]
         obj = cls(implicit=manifest["mode"] == "implicit", min_rating=spec["min_rating"],
                   dim=spec["dim"], l2=spec["l2"], negatives=spec["negatives"],
+                  min_count=spec.get("min_count", 1), hash_buckets=spec.get("hash_buckets"),
                   **{k: v for k, v in settings.items() if k != "class_weight"})
         obj.settings = TrainSettings(**settings)
         obj.rating_range = tuple(spec["rating_range"]) if spec["rating_range"] else None
         obj.mean_rating = spec["mean_rating"]
-        vocabularies = load_vocabularies(path / artifacts.CATEGORICAL)
+        vocabularies = load_vocabularies(path / artifacts.CATEGORICAL,
+                                         hashes=path / artifacts.CATEGORICAL_HASHES)
         obj.users, obj.items = vocabularies.get("user"), vocabularies.get("item")
         if obj.users is None or obj.items is None:
             raise BundleError(

@@ -72,8 +72,8 @@ class TabularModel(EmbeddingModel):
             `embedding_size` (fastai's `min(600, round(1.6 * n ** 0.56))`).
         min_count: Integer. Values seen fewer times in training share the unknown row.
         hash_buckets: Optional dict. Columns to hash into this many buckets each.
-        max_values: Integer. A column with more distinct values is hashed into this many
-            buckets.
+        max_values: Optional integer. A column with more distinct values is hashed into
+            this many buckets (with a warning); None (default) keeps every value.
         missing_values: List of strings. Text that means a value is missing (default `?`).
         numeric_scaling: String. `quantile` (default) or `standard`; see `NumericScaler`.
         encoding: String. `embedding` (default) learns a table per categorical column;
@@ -106,7 +106,7 @@ class TabularModel(EmbeddingModel):
         embedding_sizes: dict[str, int] | None = None,
         min_count: int = 1,
         hash_buckets: dict[str, int] | None = None,
-        max_values: int = 1_000_000,
+        max_values: int | None = None,
         missing_values: list[str] | tuple[str, ...] = ("?",),
         numeric_scaling: str = "quantile",
         encoding: str = "embedding",
@@ -140,7 +140,8 @@ class TabularModel(EmbeddingModel):
             )
         if not 0 <= dropout < 1:
             raise ConfigError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}.")
-        for name, value in (("min_count", min_count), ("max_values", max_values),
+        values_cap = 1 if max_values is None else max_values
+        for name, value in (("min_count", min_count), ("max_values", values_cap),
                             ("text_dim", text_dim), ("text_max_tokens", text_max_tokens)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}.")
@@ -404,7 +405,8 @@ class TabularModel(EmbeddingModel):
 
     def _writers(self) -> dict:
         vocabularies = self.vocabularies
-        writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(p, vocabularies)}
+        writers = {artifacts.CATEGORICAL: lambda p: save_vocabularies(
+            p, vocabularies, hashes=p.with_name(artifacts.CATEGORICAL_HASHES))}
         if self.encoder is not None:
             writers[artifacts.ENCODER_DIR] = self.encoder.save
         return writers
@@ -414,7 +416,8 @@ class TabularModel(EmbeddingModel):
         obj = cls(**manifest["options"], **manifest["settings"])
         obj.label = manifest["columns"].get("label")
         obj.target = Target.from_dict(manifest["target"])
-        vocabularies = load_vocabularies(path / artifacts.CATEGORICAL)
+        vocabularies = load_vocabularies(path / artifacts.CATEGORICAL,
+                                         hashes=path / artifacts.CATEGORICAL_HASHES)
         plan = manifest["columns"]["plan"]
         encoder = None
         if any(kind == "text" for kind, *_ in plan.values()):

@@ -172,7 +172,7 @@ class TabularPreprocessor:
         embedding_sizes: dict[str, int] | None = None,
         min_count: int = 1,
         hash_buckets: dict[str, int] | None = None,
-        max_values: int = 1_000_000,
+        max_values: int | None = None,
         missing_values: list[str] | tuple[str, ...] = ("?",),
         numeric_scaling: str = "quantile",
         text_max_tokens: int = 20000,
@@ -285,7 +285,8 @@ class TabularPreprocessor:
             row: dict[str, Any] = {"column": column, "kind": kind, "reason": reason}
             if kind == "categorical":
                 vocab = self.vocabularies[column]
-                row.update(values=len(vocab.values), hashed=vocab.buckets if vocab.hashed else 0,
+                row.update(values=vocab.distinct, hashed=vocab.buckets if vocab.hashed else 0,
+                           collisions=vocab.collisions,
                            rows=vocab.input_dim, dim=self.sizes[column],
                            rare=int(vocab.counts[UNKNOWN_ID]),
                            missing=int(vocab.counts[MISSING_ID]))

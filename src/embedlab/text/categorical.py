@@ -18,6 +18,7 @@ numpy and pyarrow only; the Keras table is made in `embedlab.layers.categorical`
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,10 +33,11 @@ from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.text._hashing import token_hashes
 from embedlab.text.categories import category_string, category_strings
 
+log = logging.getLogger(__name__)
+
 PAD, UNK, MISSING = "<pad>", "<unk>", "<missing>"
 PAD_ID, UNKNOWN_ID, MISSING_ID = 0, 1, 2
 RESERVED = (PAD, UNK, MISSING)
-DEFAULT_MAX_VALUES = 1_000_000
 
 
 class CategoricalVocabulary:
@@ -51,10 +53,14 @@ class CategoricalVocabulary:
 
     Args:
         min_count: Integer >= 1. Values seen fewer times in training map to `<unk>`.
-        max_values: Integer >= 1. With more kept values than this, the column is hashed
-            into `max_values` buckets instead (when `buckets` is not given).
-        buckets: Optional integer >= 1. Hash every value into this many rows (no stored
-            values; unknown values get a bucket too).
+        max_values: Optional integer >= 1. With more kept values than this, the column is
+            hashed into `max_values` buckets instead (when `buckets` is not given), with a
+            warning; None (default) keeps every value.
+        buckets: Optional integer >= 1. Hash every kept value into this many rows, by a
+            stable hash of its UTF-8 bytes (the same in every process); values that share
+            a bucket share its row (`collisions` counts them). The vocabulary keeps the
+            64-bit hashes of the values it saw, so a value never seen in training (or
+            rarer than `min_count`) still maps to `<unk>` and is counted.
         missing_values: Iterable of strings. Text that counts as missing (e.g. "?").
 
     Attributes:
@@ -62,24 +68,29 @@ class CategoricalVocabulary:
         counts: int64 array, one count per row: training rows with that value. The `<unk>`
             row counts values too rare to keep; `<missing>` the missing ones.
         hashed: Boolean. Whether values are hashed into buckets.
+        distinct: Integer. Distinct values kept in training.
+        collisions: Integer. Kept values that share a bucket with another (hashed only).
     """
 
     def __init__(
         self,
         *,
         min_count: int = 1,
-        max_values: int = DEFAULT_MAX_VALUES,
+        max_values: int | None = None,
         buckets: int | None = None,
         missing_values: Iterable[str] = (),
     ) -> None:
         self.min_count = _positive("min_count", min_count)
-        self.max_values = _positive("max_values", max_values)
+        self.max_values = None if max_values is None else _positive("max_values", max_values)
         self.buckets = None if buckets is None else _positive("buckets", buckets)
         self.missing_values = [str(v) for v in missing_values]
         self.values: list[str] = []
         self.counts = np.zeros(len(RESERVED), np.int64)
         self.hashed = self.buckets is not None
         self.fitted = False
+        self.distinct = 0
+        self.collisions = 0
+        self.seen_hashes: np.ndarray | None = None  # sorted uint64 (hashed tables)
         self._value_set: pa.Array | None = None
         self._index: dict[str, int] | None = None
 
@@ -123,20 +134,27 @@ class CategoricalVocabulary:
         freq = counted.field("counts").to_numpy().astype(np.int64)
         keep = freq >= self.min_count
         n_rare = int(freq[~keep].sum())
-        if not self.hashed and int(keep.sum()) > self.max_values:
+        self.distinct = int(keep.sum())
+        kept = pa.table({"value": keys.filter(pa.array(keep)), "count": freq[keep]})
+        if not self.hashed and self.max_values is not None and self.distinct > self.max_values:
+            log.warning("%s has %d distinct values, more than max_values=%d: hashing them into "
+                        "%d buckets.", what, self.distinct, self.max_values, self.max_values)
             self.hashed, self.buckets = True, self.max_values
         if self.hashed:
             self.values = []
-            ids = _bucket_ids(keys, self.buckets)
+            hashes = _hashes(kept["value"])
+            ids = (hashes % np.uint64(self.buckets)).astype(np.int64) + len(RESERVED)
             counts = np.zeros(self.input_dim, np.int64)
-            np.add.at(counts, ids, freq)
-            counts[MISSING_ID] = n_missing
+            np.add.at(counts, ids, kept["count"].to_numpy())
+            counts[UNKNOWN_ID], counts[MISSING_ID] = n_rare, n_missing
+            self.seen_hashes = np.unique(hashes)
+            self.collisions = self.distinct - int(len(np.unique(ids)))
         else:
-            kept_keys = np.asarray(keys.filter(pa.array(keep)).to_pylist(), dtype=object)
-            kept_freq = freq[keep]
-            order = np.lexsort((kept_keys.astype(str), -kept_freq)) if len(kept_keys) else []
-            self.values = [str(k) for k in kept_keys[order]]
-            counts = np.concatenate([[0, n_rare, n_missing], kept_freq[order]]).astype(np.int64)
+            order = pc.sort_indices(kept, [("count", "descending"), ("value", "ascending")])
+            kept = kept.take(order)
+            self.values = kept["value"].to_pylist()
+            counts = np.concatenate([[0, n_rare, n_missing],
+                                     kept["count"].to_numpy()]).astype(np.int64)
         self.counts = counts
         self.fitted = True
         self._value_set = None
@@ -153,8 +171,11 @@ class CategoricalVocabulary:
         strings = category_strings(values, missing_values=self.missing_values, what=what)
         missing = pc.is_null(strings).to_numpy(zero_copy_only=False)
         if self.hashed:
-            ids = _bucket_ids(strings.fill_null(""), self.buckets)
-            unknown = 0
+            hashes = _hashes(strings.fill_null(""))
+            ids = (hashes % np.uint64(self.buckets)).astype(np.int64) + len(RESERVED)
+            unseen = ~self._seen(hashes) & ~missing
+            ids[unseen] = UNKNOWN_ID
+            unknown = int(unseen.sum())
         else:
             found = pc.index_in(strings, value_set=self._values_array())
             valid = pc.is_valid(found).to_numpy(zero_copy_only=False)
@@ -171,10 +192,31 @@ class CategoricalVocabulary:
         if key is None or key in self.missing_values:
             return MISSING_ID
         if self.hashed:
-            return int(_bucket_ids(pa.array([key]), self.buckets)[0])
+            hashes = _hashes(pa.array([key], pa.string()))
+            if not self._seen(hashes)[0]:
+                return UNKNOWN_ID
+            return int(hashes[0] % np.uint64(self.buckets)) + len(RESERVED)
         if self._index is None:
             self._index = {v: i + len(RESERVED) for i, v in enumerate(self.values)}
         return self._index.get(key, UNKNOWN_ID)
+
+    def _seen(self, hashes: np.ndarray) -> np.ndarray:
+        """Which hashes belong to values kept in training (all, for a hashed vocabulary
+        saved without its hashes by an older release)."""
+        if self.seen_hashes is None:
+            return np.ones(len(hashes), bool)
+        at = np.searchsorted(self.seen_hashes, hashes)
+        at = np.minimum(at, max(len(self.seen_hashes) - 1, 0))
+        return (self.seen_hashes[at] == hashes) if len(self.seen_hashes) else np.zeros(
+            len(hashes), bool)
+
+    def describe(self) -> dict[str, Any]:
+        """What the table holds: distinct values, rows, hashing and its collisions, and the
+        training rows of rare and missing values."""
+        return {"values": self.distinct, "rows": self.input_dim,
+                "hashed": self.buckets if self.hashed else None,
+                "collisions": self.collisions if self.hashed else 0,
+                "rare": int(self.counts[UNKNOWN_ID]), "missing": int(self.counts[MISSING_ID])}
 
     def _values_array(self) -> pa.Array:
         if self._value_set is None:
@@ -199,6 +241,8 @@ class CategoricalVocabulary:
             "values": list(self.values),
             "counts": self.counts.tolist(),
             "fitted": self.fitted,
+            "distinct": self.distinct,
+            "collisions": self.collisions,
         }
 
     @classmethod
@@ -214,6 +258,8 @@ class CategoricalVocabulary:
             vocab.values = [str(v) for v in config["values"]]
             vocab.counts = np.asarray(config["counts"], np.int64)
             vocab.fitted = bool(config.get("fitted", True))
+            vocab.distinct = int(config.get("distinct", len(vocab.values)))
+            vocab.collisions = int(config.get("collisions", 0))
         except (KeyError, TypeError) as exc:
             raise DataError(
                 f"a categorical vocabulary's config lacks {exc}; expected what get_config() "
@@ -227,13 +273,11 @@ class CategoricalVocabulary:
         return vocab
 
 
-def _bucket_ids(strings: pa.Array, buckets: int) -> np.ndarray:
-    """Stable bucket ids (from 3) of non-null strings."""
+def _hashes(strings: pa.Array) -> np.ndarray:
+    """Stable 64-bit hashes (uint64) of non-null strings' UTF-8 bytes."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
-    strings = strings.cast(pa.string())
-    hashes = token_hashes(strings)
-    return (hashes % np.uint64(buckets)).astype(np.int64) + len(RESERVED)
+    return token_hashes(strings.cast(pa.string()))
 
 
 def _positive(name: str, value: Any) -> int:
@@ -249,19 +293,31 @@ VOCABULARIES_FORMAT = "embedlab.categorical"
 VOCABULARIES_VERSION = 1
 
 
-def save_vocabularies(path: str | os.PathLike, vocabularies: dict[str, CategoricalVocabulary]):
-    """Write the vocabularies of several columns to one JSON file, atomically."""
+def save_vocabularies(path: str | os.PathLike, vocabularies: dict[str, CategoricalVocabulary],
+                      *, hashes: str | os.PathLike | None = None):
+    """Write the vocabularies of several columns to one JSON file, atomically, and the
+    seen-value hashes of the hashed ones to the `.npz` file `hashes` (when any is hashed)."""
     path = Path(path)
     document = {
         "format": VOCABULARIES_FORMAT,
         "version": VOCABULARIES_VERSION,
         "columns": {name: vocab.get_config() for name, vocab in vocabularies.items()},
     }
+    seen = {name: vocab.seen_hashes for name, vocab in vocabularies.items()
+            if vocab.hashed and vocab.seen_hashes is not None}
+    if seen and hashes is not None:
+        from embedlab.atomic import atomic_file
+
+        with atomic_file(hashes) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **{f"c{i}": seen[name] for i, name in enumerate(sorted(seen))},
+                     names=np.array(sorted(seen)))
     return write_text(path, json.dumps(document, ensure_ascii=False) + "\n")
 
 
-def load_vocabularies(path: str | os.PathLike) -> dict[str, CategoricalVocabulary]:
-    """Read the vocabularies written by `save_vocabularies`."""
+def load_vocabularies(path: str | os.PathLike, *, hashes: str | os.PathLike | None = None
+                      ) -> dict[str, CategoricalVocabulary]:
+    """Read the vocabularies written by `save_vocabularies` (and their seen-value hashes
+    from `hashes`, when it exists)."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -278,6 +334,16 @@ def load_vocabularies(path: str | os.PathLike) -> dict[str, CategoricalVocabular
             f"to {VOCABULARIES_VERSION}. Upgrade embedlab."
         )
     try:
-        return {name: CategoricalVocabulary.from_config(c) for name, c in columns.items()}
+        found = {name: CategoricalVocabulary.from_config(c) for name, c in columns.items()}
     except (DataError, ConfigError) as exc:
         raise BundleError(f"the bundle's categorical vocabularies are damaged: {exc}") from None
+    if hashes is not None and Path(hashes).exists():
+        try:
+            with np.load(hashes, allow_pickle=False) as arrays:
+                for i, name in enumerate(arrays["names"].tolist()):
+                    found[name].seen_hashes = arrays[f"c{i}"].astype(np.uint64)
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise BundleError(
+                f"the value hashes {str(hashes)!r} are damaged ({exc}). Train the bundle again."
+            ) from None
+    return found
