@@ -1,0 +1,25 @@
+"""The Python examples of the guides run as written, so they cannot rot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import keras
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="row-sparse steps run on JAX")
+def test_the_row_sparse_example_of_big_tables_runs(tmp_path, monkeypatch):
+    text = (DOCS / "big_tables.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "big_tables.md", "exec"), namespace)
+    assert (tmp_path / "users.keras").exists()
+    loaded = keras.saving.load_model(tmp_path / "users.keras")
+    assert type(loaded).__name__ == "RowSparseModel"
