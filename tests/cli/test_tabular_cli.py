@@ -141,3 +141,31 @@ def test_bundles_predict_identically_in_a_fresh_process(tabular, recommender):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == here
+
+
+def test_train_recommender_streams_a_directory_of_parquet_files(tmp_path):
+    table = make_ratings()
+    root = tmp_path / "ratings"
+    (root / "month=1").mkdir(parents=True)
+    (root / "month=2").mkdir()
+    pq.write_table(table.slice(0, 300), root / "month=1" / "a.parquet")
+    pq.write_table(table.slice(300), root / "month=2" / "b.parquet")
+    result = _invoke("train", "recommender", root, "--user", "user", "--item", "item",
+                     "--rating", "rating", "--epochs", "2", "--batch-size", "64",
+                     "-o", tmp_path / "bundle", "--no-report")
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "streamed from 2 file(s)" in printed and "validation rows (by key hash)" in printed
+    assert f"rows: {table.num_rows} for training" in printed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = _invoke("train", "recommender", empty, "--user", "user", "--item", "item",
+                     "-o", tmp_path / "never")
+    assert result.exit_code == 2 and "holds no Parquet files" in result.output
+    assert [line for line in result.output.splitlines() if line.startswith("error")] == [
+        result.output.strip().splitlines()[-1]]
+    result = _invoke("train", "recommender", root, "--user", "user", "--item", "item",
+                     "--rating", "rating", "--implicit", "--holdout", "last", "--stream",
+                     "-o", tmp_path / "never")
+    assert result.exit_code == 2 and "cannot stream" in result.output
+    assert not (tmp_path / "never").exists()

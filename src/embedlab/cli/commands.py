@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli._options import REPORT_OPT, keras_verbosity
+from embedlab.cli._options import REPORT_OPT, TABLES_OPT, keras_verbosity, table_updates
 
 train_app = typer.Typer(
     help="Train a model and save it as a bundle.", no_args_is_help=True,
@@ -50,6 +50,7 @@ def train_text(
         None, "--class-weight", help="'balanced' to weight rare classes up."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
+    tables: str = TABLES_OPT,
     report: bool = REPORT_OPT,
     vectors: str = typer.Option(
         None, "--vectors", help="Pre-trained vectors: a file or a name (glove-6b-50d)."
@@ -92,7 +93,7 @@ def train_text(
         min_count=min_count, task=task, positive=positive, validation_split=validation_split,
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
-        vectors_std=vectors_std or None,
+        vectors_std=vectors_std or None, sparse=table_updates(tables),
         verbose=keras_verbosity(), report=report,
     )
     print_train_report(report)

@@ -186,7 +186,8 @@ def train_tabular(
 
 
 def train_recommender(
-    data: Path = typer.Argument(..., help="Interactions: CSV, TSV, JSONL or Parquet."),
+    data: Path = typer.Argument(
+        ..., help="Interactions: CSV, TSV, JSONL or Parquet, or a directory of Parquet files."),
     user: str = typer.Option(..., "--user", help="Column holding the user IDs."),
     item: str = typer.Option(..., "--item", help="Column holding the item IDs."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle to."),
@@ -235,6 +236,11 @@ def train_recommender(
         "too large to list. IDs never seen in training map to the unknown row.",
     ),
     tables: str = TABLES_OPT,
+    stream: bool = typer.Option(
+        None, "--stream/--no-stream",
+        help="Read the data in record batches, never whole (default: for a directory of "
+        "Parquet files, or a Parquet or CSV file of 1 GiB or more).",
+    ),
     report: bool = REPORT_OPT,
 ) -> None:
     """Train user and item embeddings from ratings or implicit feedback.
@@ -260,8 +266,14 @@ def train_recommender(
         batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
         patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
         min_count=min_count, hash_buckets=_buckets(hash_buckets), sparse=table_updates(tables),
+        stream=stream,
     )
     out.info(f"mode: {report.mode} ({report.mode_reason})")
+    if report.streamed:
+        st = report.streamed
+        out.info(f"streamed from {st['files']} file(s): {st['training_rows']:,} training rows, "
+                 f"{st['validation_rows']:,} validation rows (by key hash), a shuffle buffer "
+                 f"of {st['shuffle_buffer']:,} rows, {st['rows_per_second'] or 0:,} rows/s")
     out.info(
         f"rows: {report.rows} for training, {report.dropped} dropped (missing user, item or "
         f"rating); {report.users} users, {report.items} items, {report.positives} positives"

@@ -12,41 +12,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from embedlab.atomic import atomic_file
+from embedlab.data.formats import table_format
 from embedlab.errors import DataError, column_error
-
-FORMATS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".txt": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-_COMPRESSIONS = (".gz", ".bz2", ".zst", ".lz4", ".brotli")
-
-
-def table_format(path: str | os.PathLike) -> str:
-    """The format of a table file from its extension (a compression suffix is looked past)."""
-    name = Path(path).name.lower()
-    for comp in _COMPRESSIONS:
-        if name.endswith(comp):
-            name = name[: -len(comp)]
-            break
-    suffix = Path(name).suffix
-    if suffix not in FORMATS:
-        raise DataError(
-            f"cannot tell the format of {str(path)!r}: expected a file ending in "
-            f".csv, .tsv, .jsonl or .parquet, received {suffix or 'no extension'!r}. "
-            "Rename the file with one of these extensions."
-        )
-    return FORMATS[suffix]
 
 
 def read_table(path: str | os.PathLike, *, columns: list[str] | None = None) -> pa.Table:
-    """Read a CSV, TSV, JSONL or Parquet file into an Arrow table.
+    """Read a CSV, TSV, JSONL or Parquet file, or a directory of Parquet files (one dataset:
+    schemas checked against each other, hive partition columns readable by name), into an
+    Arrow table.
 
     Args:
         path: String or path. The file; its extension names the format.
@@ -60,7 +33,10 @@ def read_table(path: str | os.PathLike, *, columns: list[str] | None = None) -> 
     if not path.exists():
         raise DataError(f"data file {str(path)!r} does not exist. Check the path.")
     if path.is_dir():
-        raise DataError(f"expected a data file, received the directory {str(path)!r}.")
+        table = _read_directory(path)
+        if columns:
+            require_columns(table, columns)
+        return table
     fmt = table_format(path)
     if path.stat().st_size == 0:
         raise DataError(f"data file {str(path)!r} is empty. Pass a file with a header and rows.")
@@ -85,6 +61,21 @@ def read_table(path: str | os.PathLike, *, columns: list[str] | None = None) -> 
                 )
     if columns:
         require_columns(table, columns)
+    return table
+
+
+def _read_directory(path: Path) -> pa.Table:
+    from embedlab.data.stream import TableStream
+
+    stream = TableStream(path, columns=None)
+    batches = list(stream.batches())
+    if not batches:
+        raise DataError(f"the Parquet files under {str(path)!r} hold no rows. Pass files "
+                        "with data rows.")
+    table = pa.Table.from_batches(batches)
+    if table.num_rows == 0:
+        raise DataError(f"the Parquet files under {str(path)!r} hold no rows. Pass files with "
+                        "data rows.")
     return table
 
 

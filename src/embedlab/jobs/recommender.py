@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +37,7 @@ class RecommenderReport(RunReport):
     baseline: dict = field(default_factory=dict)
     parameters: int = 0
     tables: dict = field(default_factory=dict)  # users / items: values, rows, hashing
+    streamed: dict | None = None  # files, shuffle buffer, rows/s (streamed runs)
 
 
 def train_recommender(
@@ -52,6 +54,7 @@ def train_recommender(
     k: int = 10,
     verbose: int = 0,
     report: bool = True,
+    stream: bool | None = None,
     **options,
 ) -> tuple[RecommenderReport, Recommender]:
     """Train a Recommender on an interactions file, evaluate, save the bundle and (with
@@ -71,6 +74,9 @@ def train_recommender(
             `time_column`, ties by row order), train on the rest, and rank the held-out items.
         k: Integer. The ranking cut-off.
         report: Boolean. Also write the bundle's HTML report (`report.html`).
+        stream: Optional boolean. Read `data` in record batches, never whole
+            (`Recommender.fit_stream`); None (default): for a directory of Parquet files, or
+            a Parquet or CSV file of `STREAM_FROM_BYTES` or more.
         **options: Recommender's keyword arguments.
     """
     start = time.perf_counter()
@@ -81,21 +87,18 @@ def train_recommender(
             f"the user, item, rating and time columns must differ. Received {wanted}. "
             "Name a different column for each."
         )
+    if should_stream(data, stream, holdout):
+        return _train_streamed(data, user=user, item=item, rating=rating,
+                               time_column=time_column, implicit=implicit, test=test, k=k,
+                               output=output, verbose=verbose, report=report, start=start,
+                               **options)
     table = data if isinstance(data, pa.Table) else read_table(data, columns=wanted)
     for column in wanted:
         if column not in table.column_names:
             raise column_error(column, table.column_names)
     if table.num_rows == 0:
         raise DataError("the interactions table has no rows. Pass a table with rows.")
-    if implicit is False and rating is None:
-        raise ConfigError(
-            "explicit ratings need --rating COLUMN. Received none. Pass --rating, or "
-            "--implicit."
-        )
-    is_implicit = implicit if implicit is not None else rating is None
-    reason = ("no rating column" if rating is None else
-              f"--implicit: ratings >= {options.get('min_rating', 4.0):g} are positives"
-              if is_implicit else "explicit ratings in " + repr(rating))
+    is_implicit, reason = _mode(implicit, rating, options.get("min_rating", 4.0))
     if holdout not in (None, "last"):
         raise ConfigError(f"`holdout` must be 'last' or None. Received: holdout={holdout!r}.")
     if holdout and not is_implicit:
@@ -120,6 +123,16 @@ def train_recommender(
         table = table.take(pa.array(train_rows))
         ratings = table[rating] if rating else None
     model.fit(table[user], table[item], ratings)
+    return _evaluate_and_save(model, user=user, item=item, rating=rating,
+                              time_column=time_column, test=test, k=k, holdout=holdout,
+                              held=(held_users, held_items), reason=reason, output=output,
+                              report=report, start=start)
+
+
+def _evaluate_and_save(model: Recommender, *, user, item, rating, time_column, test, k,
+                       holdout, held, reason, output, report, start):
+    is_implicit = model.implicit
+    held_users, held_items = held
     model.columns = {"user": user, "item": item, "rating": rating, "time": time_column}
     run = run_summary(model)
     evaluation: dict = {}
@@ -148,6 +161,56 @@ def train_recommender(
         mode=model.mode, mode_reason=reason, rows=data["rows"], dropped=data["dropped"],
         users=data["users"], items=data["items"], positives=data["positives"],
         holdout=holdout, evaluation=evaluation, baseline=baseline,
-        parameters=data["parameters"], tables=data.get("tables", {}), **run,
+        parameters=data["parameters"], tables=data.get("tables", {}),
+        streamed=data.get("streamed"), **run,
     )
     return finish(summary, model, output, draw_report=report, start=start), model
+
+
+def _mode(implicit: bool | None, rating: str | None, min_rating: float) -> tuple[bool, str]:
+    """(implicit feedback or not, why), from the options."""
+    if implicit is False and rating is None:
+        raise ConfigError(
+            "explicit ratings need --rating COLUMN. Received none. Pass --rating, or "
+            "--implicit."
+        )
+    is_implicit = implicit if implicit is not None else rating is None
+    reason = ("no rating column" if rating is None else
+              f"--implicit: ratings >= {min_rating:g} are positives"
+              if is_implicit else "explicit ratings in " + repr(rating))
+    return is_implicit, reason
+
+
+STREAM_FROM_BYTES = 1 << 30  # files this big are streamed by default
+
+
+def should_stream(data, stream: bool | None, holdout: str | None) -> bool:
+    """Whether to read `data` in record batches (see `train_recommender`'s `stream`)."""
+    if isinstance(data, pa.Table):
+        if stream:
+            raise ConfigError("streaming reads a file or directory; received a table in "
+                              "memory. Pass a path, or stream=False.")
+        return False
+    path = Path(data)
+    if stream and holdout:
+        raise ConfigError("--holdout last needs every user's interactions at once, so it "
+                          "cannot stream. Pass --test FILE, or --no-stream.")
+    if stream is not None:
+        return stream
+    if holdout or not path.exists():
+        return False
+    if path.is_dir():
+        return True
+    return (path.suffix.lower() in (".parquet", ".pq", ".csv", ".tsv")
+            and path.stat().st_size >= STREAM_FROM_BYTES)
+
+
+def _train_streamed(data, *, user, item, rating, time_column, implicit, test, k, output,
+                    verbose, report, start, **options):
+    is_implicit, reason = _mode(implicit, rating, options.get("min_rating", 4.0))
+    model = Recommender(implicit=is_implicit, verbose=verbose, **options)
+    model.fit_stream(data, user=user, item=item, rating=rating)
+    return _evaluate_and_save(model, user=user, item=item, rating=rating,
+                              time_column=time_column, test=test, k=k, holdout=None,
+                              held=(None, None), reason=reason + ", streamed", output=output,
+                              report=report, start=start)

@@ -218,6 +218,26 @@ class Recommender(RankingMixin, EmbeddingModel):
         }
         return self
 
+    def fit_stream(self, data: Any, *, user: str, item: str, rating: str | None = None,
+                   buffer_rows: int | None = None) -> Recommender:
+        """Learn from interactions streamed off disk, never held whole: a Parquet file, a
+        directory of Parquet files (hive partitions allowed), or a CSV/TSV file (or an
+        `embedlab.data.stream.TableStream`).
+
+        One pass counts the IDs, one builds the seen pairs and the validation rows (those
+        whose user and item hash below `validation_split`, the same rows in every pass),
+        then each epoch reads the files in a new order through a shuffle buffer of
+        `buffer_rows` rows (1M by default). Rows missing a user, item or rating are dropped
+        and counted, as in `fit`.
+        """
+        from embedlab.data.stream import TableStream
+        from embedlab.models.recommender_stream import fit_stream
+
+        columns = [c for c in (user, item, rating) if c]
+        stream = data if isinstance(data, TableStream) else TableStream(data, columns=columns)
+        return fit_stream(self, stream, user=user, item=item, rating=rating,
+                          buffer_rows=buffer_rows)
+
     def _rating_scale(self, values: np.ndarray) -> None:
         low, high = float(values.min()), float(values.max())
         if high == low:

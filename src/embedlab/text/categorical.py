@@ -128,10 +128,21 @@ class CategoricalVocabulary:
         strings = category_strings(values, missing_values=self.missing_values, what=what)
         if len(strings) == 0:
             raise DataError(f"{what} has no rows to learn values from. Pass a non-empty column.")
-        n_missing = strings.null_count
         counted = pc.value_counts(strings.drop_null())
-        keys = counted.field("values")
-        freq = counted.field("counts").to_numpy().astype(np.int64)
+        return self.fit_counts(counted.field("values"), counted.field("counts").to_numpy(),
+                               missing=strings.null_count, what=what)
+
+    def fit_counts(self, keys: pa.Array, counts: np.ndarray, *, missing: int = 0,
+                   what: str = "values") -> CategoricalVocabulary:
+        """Fit from values already counted (`embedlab.text.value_counts.ValueCounter`, for
+        a column streamed in pieces): distinct normalised strings, their counts, and the
+        number of missing values."""
+        n_missing = int(missing)
+        freq = np.asarray(counts).astype(np.int64)
+        if len(keys) != len(freq):
+            raise DataError(f"{what}: {len(keys)} values but {len(freq)} counts.")
+        if len(keys) == 0 and n_missing == 0:
+            raise DataError(f"{what} has no rows to learn values from. Pass a non-empty column.")
         keep = freq >= self.min_count
         n_rare = int(freq[~keep].sum())
         self.distinct = int(keep.sum())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 
@@ -28,3 +30,26 @@ class ValidationAUC(keras.callbacks.Callback):
             return
         scores = self.model.predict(self.x_val, batch_size=max(256, self.batch_size), verbose=0)
         logs["val_auc"] = roc_auc(self.y_val, np.asarray(scores).reshape(-1))
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds each epoch spent training (up to its validation pass), in `seconds`."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds: list[float] = []
+        self._start: float | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def _stop(self) -> None:
+        if self._start is not None:
+            self.seconds.append(time.perf_counter() - self._start)
+            self._start = None
+
+    def on_test_begin(self, logs=None):
+        self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop()

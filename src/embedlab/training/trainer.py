@@ -157,6 +157,8 @@ def train(
     verbose: int = 0,
     callbacks: list | None = None,
     transform=None,
+    batches=None,
+    validation: tuple | None = None,
 ) -> History:
     """Fit `model` on `(x, y)` through its phases, early stopping on a validation split.
 
@@ -164,28 +166,34 @@ def train(
     `transform` (see `embedlab.training.batches`) changes each training batch as it is
     served (fresh negatives); validation rows stay as given. A model holding row-sparse
     tables (`SparseEmbedding`) is fitted through a `RowSparseModel` over its layers.
+    `batches` (a Keras `PyDataset`, e.g. `embedlab.training.stream_batches.StreamBatches`)
+    replaces `x` and `y` for data streamed from disk; `validation` is then its held-out
+    `(x, y)`, chosen by the caller.
 
     Returns the history: one dict per epoch (loss, metrics, val_*, phase, learning rate).
     The model ends with the weights of its best validation epoch.
     """
     import keras
 
-    from embedlab.training.callbacks import ValidationAUC
+    from embedlab.training.callbacks import EpochTimer, ValidationAUC
 
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
-    if settings.validation_split > 0:
+    if batches is not None:
+        tr, x_tr, y_tr = None, None, None
+    elif settings.validation_split > 0:
         tr, va = split_validation(len(y), settings.validation_split, settings.seed)
         x_tr, y_tr, validation = _take(x, tr), y[tr], (_take(x, va), y[va])
     else:
         tr = np.arange(len(y))
         x_tr, y_tr, validation = x, y, None
     sample_weight = (
-        balanced_weights(task, y_tr) if settings.class_weight == "balanced" else None
+        balanced_weights(task, y_tr) if settings.class_weight == "balanced" and batches is None
+        else None
     )
     fitted = fitting_model(model)
-    data = x_tr
-    if transform is not None:
+    data = x_tr if batches is None else batches
+    if transform is not None and batches is None:
         from embedlab.training.batches import ArrayBatches
 
         data = ArrayBatches(x_tr, y_tr, tr, batch_size=settings.batch_size,
@@ -217,18 +225,22 @@ def train(
                     patience=settings.patience, restore_best_weights=True, min_delta=1e-4,
                 )
             )
-        arrays = {} if transform is not None else {
+        # a stream is served in order (it shuffles in its own buffer)
+        arrays = {"shuffle": False} if batches is not None else {} if transform is not None else {
             "y": y_tr, "sample_weight": sample_weight, "batch_size": settings.batch_size,
             "shuffle": True}
+        timer = EpochTimer()
         result = fitted.fit(
             data, validation_data=validation, epochs=start + phase.epochs, initial_epoch=start,
-            verbose=verbose, callbacks=stop + list(callbacks or []), **arrays,
+            verbose=verbose, callbacks=[timer, *stop, *(callbacks or [])], **arrays,
         )
         ran = len(result.history.get("loss", []))
         improved = False
         for i in range(ran):
             row = {k: float(v[i]) for k, v in result.history.items()}
             row.update(epoch=start + i + 1, phase=phase.name, learning_rate=rate)
+            if i < len(timer.seconds):
+                row["seconds"] = round(timer.seconds[i], 3)
             history.epochs.append(row)
             if validation is not None and sign * row[monitor] < best - 1e-4:
                 best, history.best_epoch, improved = sign * row[monitor], start + i + 1, True
@@ -236,7 +248,7 @@ def train(
             history.stopped_early = True
         if validation is not None:
             # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
-            if improved:
+            if improved and phase is not phases[-1]:  # (a later phase may do worse)
                 best_weights = model.get_weights()
             elif best_weights is not None:
                 model.set_weights(best_weights)
