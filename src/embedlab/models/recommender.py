@@ -233,10 +233,17 @@ class Recommender(RankingMixin, EmbeddingModel):
         from embedlab.data.stream import TableStream
         from embedlab.models.recommender_stream import fit_stream
 
+        if self.implicit is None:
+            self.implicit = rating is None
+        if not self.implicit and rating is None:
+            raise ConfigError(
+                "explicit ratings need a rating column. Received none. Pass rating=, or "
+                "implicit=True (--implicit) for feedback without ratings."
+            )
         columns = [c for c in (user, item, rating) if c]
         stream = data if isinstance(data, TableStream) else TableStream(data, columns=columns)
         return fit_stream(self, stream, user=user, item=item, rating=rating,
-                          buffer_rows=buffer_rows)
+                          defaults=DEFAULTS[self.mode], buffer_rows=buffer_rows)
 
     def _rating_scale(self, values: np.ndarray) -> None:
         low, high = float(values.min()), float(values.max())

@@ -19,17 +19,14 @@ from embedlab.training.trainer import TrainSettings, train
 log = logging.getLogger(__name__)
 
 
-def fit_stream(model, stream: TableStream, *, user: str, item: str,
-               rating: str | None = None, buffer_rows: int | None = None):
-    """Fit `model` (a Recommender) on `stream`'s rows; see `Recommender.fit_stream`."""
-    from embedlab.models.recommender import DEFAULTS
-
-    if model.implicit is None:
-        model.implicit = rating is None
+def fit_stream(model, stream: TableStream, *, user: str, item: str, rating: str | None,
+               defaults: dict, buffer_rows: int | None = None):
+    """Fit `model` (a Recommender, its mode decided) on `stream`'s rows, with its mode's
+    `defaults` (dim, l2); see `Recommender.fit_stream`."""
     options = model._resolved(model.mode)
     model.settings = TrainSettings(class_weight=None, **options)
-    model.dim = model.dim or DEFAULTS[model.mode]["dim"]
-    model.l2 = DEFAULTS[model.mode]["l2"] if model.l2 is None else model.l2
+    model.dim = model.dim or defaults["dim"]
+    model.l2 = defaults["l2"] if model.l2 is None else model.l2
     passes = InteractionStream(stream, user=user, item=item, rating=rating,
                                implicit=model.implicit, min_rating=model.min_rating,
                                validation_split=model.settings.validation_split,
