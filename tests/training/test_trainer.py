@@ -5,7 +5,13 @@ import pytest
 from embedlab.errors import ConfigError
 from embedlab.models.recipes import build_model
 from embedlab.training.metrics import roc_auc
-from embedlab.training.trainer import TrainSettings, balanced_weights, split_validation, train
+from embedlab.training.trainer import (
+    Phase,
+    TrainSettings,
+    balanced_weights,
+    split_validation,
+    train,
+)
 
 
 def test_settings_validate_at_the_door():
@@ -52,6 +58,20 @@ def test_early_stopping_restores_the_best_epoch_and_is_repeatable():
         now = roc_auc(y[va], model.predict(x[va], verbose=0))
         assert now == pytest.approx(best, abs=1e-6)
     assert results[0] == results[1]
+
+
+def test_phases_end_on_the_best_epoch_of_whichever_phase_had_it():
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, 30, size=(400, 6)).astype("int32")
+    y = (np.isin(x, [3, 5, 7]).any(axis=1)).astype("float32")  # learnable: later epochs help
+    model = build_model("bag", input_dim=30, length=6, dim=8, task="binary")
+    h = train(model, x, y, task="binary",
+              settings=TrainSettings(epochs=2, patience=5, learning_rate=0.05, seed=0),
+              phases=[Phase(1, True, name="first"), Phase(4, True, 0.05, "second")])
+    assert h.best_epoch > 1  # the second phase improved on the first
+    _, va = split_validation(400, 0.1, seed=0)
+    now = roc_auc(y[va], model.predict(x[va], verbose=0))
+    assert now == pytest.approx(h.epochs[h.best_epoch - 1]["val_auc"], abs=1e-6)
 
 
 def test_a_second_call_that_changes_nothing_keeps_the_compiled_step():

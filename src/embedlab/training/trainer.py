@@ -248,8 +248,9 @@ def train(
             history.stopped_early = True
         if validation is not None:
             # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
-            if improved and phase is not phases[-1]:  # (a later phase may do worse)
-                best_weights = model.get_weights()
+            if improved:
+                if phase is not phases[-1]:  # a later phase may do worse: keep a copy
+                    best_weights = model.get_weights()
             elif best_weights is not None:
                 model.set_weights(best_weights)
         start += ran
