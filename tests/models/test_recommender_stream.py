@@ -59,12 +59,16 @@ def test_streamed_model_learns_and_round_trips(streamed, tmp_path):
     assert again.recommend(3, k=5).items == rec.recommend(3, k=5).items
 
 
-def test_implicit_feedback_streams_too(tmp_path):
+def test_implicit_feedback_streams_too_and_shows_rows_per_second(tmp_path, capsys):
     table = make_ratings()
     root = _write_parts(table.drop_columns(["rating"]), tmp_path / "clicks")
-    rec = Recommender(epochs=3, batch_size=64, dim=8).fit_stream(root, user="user",
-                                                                 item="item")
+    rec = Recommender(epochs=3, batch_size=64, dim=8, verbose=2).fit_stream(
+        root, user="user", item="item")
     assert rec.implicit and rec.data_summary["positives"] == table.num_rows
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch ")]
+    ran = len(rec.history.epochs)
+    assert len(lines) == ran and lines[0].startswith("epoch 1/3: ")
+    assert all("rows/s" in ln and "val_auc" in ln for ln in lines)
     result = rec.recommend(3, k=4)
     assert result.known_user and len(result.items) == 4
 

@@ -53,3 +53,83 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._stop()
+
+
+class RowsProgress(keras.callbacks.Callback):
+    """Progress of a streamed fit on stderr: rows done, rows/s and the time left.
+
+    On a terminal one line is rewritten twice a second; elsewhere (a log file) a line is
+    written every `every` seconds. Each epoch ends with a line of its loss figures. The
+    time left assumes every epoch runs (early stopping may end sooner).
+
+    Args:
+        rows: Integer. Training rows per epoch.
+        batch_size: Integer.
+        epochs: Integer. Epochs this fit may run.
+        live: Boolean. Rewrite one line (a terminal) rather than write lines.
+        every: Float. Seconds between lines when not `live`.
+        stream: A text file (default: `sys.stderr`).
+    """
+
+    def __init__(self, rows: int, batch_size: int, epochs: int, *, live: bool,
+                 every: float = 30.0, stream=None):
+        super().__init__()
+        self.rows, self.batch_size, self.epochs = int(rows), int(batch_size), int(epochs)
+        self.live, self.every = live, (0.5 if live else float(every))
+        self.stream = stream
+        self._epoch = 0
+        self._start = self._last = 0.0
+        self._rate: float | None = None  # rows/s of the last whole epoch
+
+    def _write(self, text: str, *, end: str = "\n") -> None:
+        import sys
+
+        out = self.stream or sys.stderr
+        out.write(("\r\033[K" if self.live else "") + text + end)
+        out.flush()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._start = self._last = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        done = min(self.rows, (batch + 1) * self.batch_size)
+        rate = done / max(now - self._start, 1e-9)
+        left = (self.rows - done) / rate
+        left += (self.epochs - self._epoch - 1) * self.rows / (self._rate or rate)
+        self._write(f"epoch {self._epoch + 1}/{self.epochs}: {_count(done)}/{_count(self.rows)}"
+                    f" rows, {_count(rate)} rows/s, {_duration(left)} left",
+                    end="" if self.live else "\n")
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        figures = ", ".join(f"{k} {v:.4g}" for k, v in (logs or {}).items()
+                            if isinstance(v, int | float))
+        self._rate = self.rows / max(seconds, 1e-9)
+        self._write(f"epoch {epoch + 1}/{self.epochs}: {_count(self.rows)} rows in "
+                    f"{_duration(seconds)} ({_count(self._rate)} rows/s)"
+                    + (f", {figures}" if figures else ""))
+
+
+def _count(n: float) -> str:
+    """1234567 -> '1.23M'."""
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return f"{n:.0f}"
+
+
+def _duration(seconds: float) -> str:
+    """75 -> '1m15s'."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"

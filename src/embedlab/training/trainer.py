@@ -166,7 +166,7 @@ def train(
     `transform` (see `embedlab.training.batches`) changes each training batch as it is
     served (fresh negatives); validation rows stay as given. A model holding row-sparse
     tables (`SparseEmbedding`) is fitted through a `RowSparseModel` over its layers.
-    `batches` (a Keras `PyDataset`, e.g. `embedlab.training.stream_batches.StreamBatches`)
+    `batches` (a Keras `PyDataset` with `rows` per epoch, e.g. `StreamBatches`)
     replaces `x` and `y` for data streamed from disk; `validation` is then its held-out
     `(x, y)`, chosen by the caller.
 
@@ -175,7 +175,7 @@ def train(
     """
     import keras
 
-    from embedlab.training.callbacks import EpochTimer, ValidationAUC
+    from embedlab.training.callbacks import EpochTimer, RowsProgress, ValidationAUC
 
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
@@ -230,9 +230,15 @@ def train(
             "y": y_tr, "sample_weight": sample_weight, "batch_size": settings.batch_size,
             "shuffle": True}
         timer = EpochTimer()
+        shown, keras_verbose = [], verbose
+        if batches is not None and verbose:  # rows/s and the time left, not Keras's bar
+            total = sum(max(p.epochs, 0) for p in phases)
+            shown = [RowsProgress(batches.rows, settings.batch_size, total, live=verbose == 1)]
+            keras_verbose = 0
         result = fitted.fit(
             data, validation_data=validation, epochs=start + phase.epochs, initial_epoch=start,
-            verbose=verbose, callbacks=[timer, *stop, *(callbacks or [])], **arrays,
+            verbose=keras_verbose, callbacks=[timer, *stop, *shown, *(callbacks or [])],
+            **arrays,
         )
         ran = len(result.history.get("loss", []))
         improved = False
