@@ -18,6 +18,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 
 def main(how: str, path: str, epochs: int, batch: int) -> None:
+    import numpy as np
+
     from embedlab.models.recommender import Recommender
     from embedlab.training.row_sparse import sparse_tables
 
@@ -34,13 +36,14 @@ def main(how: str, path: str, epochs: int, batch: int) -> None:
         rows = int(round(table.num_rows * (1 - model.settings.validation_split)))
         del table
     seconds = model.history.epochs[-1]["seconds"]
-    tables = sum(int(layer.embeddings.value.size) * 4 for layer in sparse_tables(model.model))
+    tables = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize
+                 for layer in sparse_tables(model.model) for w in [layer.embeddings, *layer.slots])
     print(json.dumps({
         "how": how, "rows": rows, "users": model.users.distinct, "items": model.items.distinct,
         "epoch_seconds": seconds, "rows_per_second": rows / seconds,
         "total_seconds": time.perf_counter() - start,
         "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "tables_and_slots": 2 * tables,
+        "tables_and_slots": tables,
         "val_loss": model.history.best_validation().get("loss"),
     }), flush=True)
 

@@ -117,3 +117,19 @@ def test_blockwise_uniform_fills_every_row_in_range_and_repeats_by_seed():
     assert first.shape == (1000, 5) and np.array_equal(first, again)
     assert first.min() >= -0.05 and first.max() < 0.05
     assert (np.abs(first).sum(axis=1) > 0).all()  # the last, overlapping block included
+
+
+def test_zero_rows_clears_the_given_rows_in_place():
+    import keras
+    import numpy as np
+
+    from embedlab.layers.sparse_embedding import zero_rows
+
+    values = np.arange(1, 41, dtype="float32").reshape(10, 4)
+    table = keras.Variable(values.copy())
+    zero_rows(table, np.array([0, 3, 9]))
+    got = np.asarray(table.value)
+    assert not got[[0, 3, 9]].any()
+    np.testing.assert_array_equal(got[[1, 2, 4, 5, 6, 7, 8]], values[[1, 2, 4, 5, 6, 7, 8]])
+    zero_rows(table, np.array([], dtype="int64"))  # nothing to clear: nothing changes
+    np.testing.assert_array_equal(np.asarray(table.value), got)

@@ -207,3 +207,13 @@ def test_a_hashed_id_gets_the_same_row_in_every_process():
                            check=True, env={**__import__("os").environ, "PYTHONHASHSEED": seed},
                            timeout=120).stdout.strip() for seed in ("1", "2")}
     assert len(rows) == 1
+
+
+def test_unknown_users_score_by_the_item_alone(explicit):
+    rec, _, _ = explicit
+    unknown = rec.predict([900, 901, 902], [101, 101, 101])  # never seen: the <unk> row
+    assert len(set(unknown.tolist())) == 1  # the same for every unknown user
+    known = rec.predict([1, 21], [101, 101])
+    assert known[0] != known[1]
+    table = np.asarray(rec.model.get_layer("user_embedding").embeddings)
+    assert not table[:2].any()  # <pad> and <unk>: no training row reached them, zeroed

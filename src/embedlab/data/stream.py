@@ -222,6 +222,18 @@ def key_fraction(keys: list[pa.Array], *, seed: int = 0) -> np.ndarray:
     return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
+def release_memory() -> None:
+    """Hands memory freed by a pass back to the system: Arrow's pool keeps what its record
+    batches used, and glibc's heap what numpy freed, both counting as resident until then."""
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def _signature(path: Path) -> tuple[int, int] | None:
     try:
         stat = path.stat()

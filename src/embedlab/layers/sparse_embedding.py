@@ -82,6 +82,25 @@ class BlockwiseUniform(keras.initializers.Initializer):
                 "rows": self.rows}
 
 
+def zero_rows(variable, rows) -> None:
+    """Sets the given rows of a table variable to zero in place: on JAX the table's buffer
+    is donated to the update, so a table of millions of rows costs no second copy."""
+    import numpy as np
+
+    rows = np.asarray(rows, dtype="int64")
+    if not len(rows):
+        return
+    if keras.backend.backend() != "jax":
+        table = np.array(variable.value)
+        table[rows] = 0
+        variable.assign(table)
+        return
+    import jax
+
+    clear = jax.jit(lambda t, i: t.at[i].set(0), donate_argnums=0)
+    variable.assign(clear(variable.value, rows.astype("int32")))
+
+
 @keras.saving.register_keras_serializable(package="embedlab")
 class SparseEmbedding(keras.layers.Embedding):
     """An embedding table trained row-sparsely inside a `RowSparseModel`.

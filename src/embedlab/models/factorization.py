@@ -99,14 +99,12 @@ def zero_untrained_rows(scoring, user_counts: np.ndarray, item_counts: np.ndarra
     """Rows no training interaction reached (<pad>, and <unk> or <missing> unless rare or
     missing IDs trained them, empty hash buckets): zero them, so an unknown user (or item)
     scores by the item's (user's) bias alone."""
+    from embedlab.layers.sparse_embedding import zero_rows
+
     for name, counts in (("user_embedding", user_counts), ("item_embedding", item_counts),
                          ("user_bias", user_counts), ("item_bias", item_counts)):
         try:
             layer = scoring.get_layer(name)
         except ValueError:
             continue
-        untrained = np.flatnonzero(np.asarray(counts) == 0)
-        if len(untrained):
-            table = np.array(layer.embeddings.value)
-            table[untrained] = 0.0
-            layer.embeddings.assign(table)
+        zero_rows(layer.embeddings, np.flatnonzero(np.asarray(counts) == 0))

@@ -9,7 +9,7 @@ import logging
 
 import numpy as np
 
-from embedlab.data.stream import TableStream
+from embedlab.data.stream import TableStream, release_memory
 from embedlab.layers import check_ids
 from embedlab.models.factorization import zero_untrained_rows
 from embedlab.models.interaction_stream import InteractionStream
@@ -34,7 +34,9 @@ def fit_stream(model, stream: TableStream, *, user: str, item: str, rating: str 
     passes.count(min_count=model.min_count, buckets=model.hash_buckets)
     model.users, model.items = passes.users, passes.items
     model.rating_range, model.mean_rating = passes.rating_range, passes.mean_rating
+    release_memory()
     found = passes.index(negatives=model.negatives)
+    release_memory()
     model.seen, model.positives, model.popularity = found.seen, found.positives, found.popularity
     import keras
 

@@ -32,6 +32,81 @@ class ValidationAUC(keras.callbacks.Callback):
         logs["val_auc"] = roc_auc(self.y_val, np.asarray(scores).reshape(-1))
 
 
+class KeepBestEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's `EarlyStopping(restore_best_weights=True)`, without holding copies of the
+    weights in memory: big weights (at least `spill_bytes`) wait in a temporary folder.
+
+    Keras's callback keeps `model.get_weights()` (a second copy of every table, two on the
+    first epoch), which for a table of millions of rows costs as much memory as the table.
+    Here the best epoch's weights are written out one variable at a time (on CPU a variable
+    is read without a copy); when the last epoch is the best nothing is written, and at the
+    end the best weights are put back if the last epoch was not the best.
+    """
+
+    def __init__(self, *, spill_bytes: int = 64 << 20, **kwargs):
+        super().__init__(restore_best_weights=False, **kwargs)
+        self.spill_bytes = int(spill_bytes)
+        self._kept: list | None = None  # arrays, or paths of .npy files
+        self._folder = None
+        self._best_is_current = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._drop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        current = (logs or {}).get(self.monitor)
+        if current is None or self.best_epoch != epoch or self.wait != 0:
+            self._best_is_current = False
+            return
+        self._best_is_current = True
+        last = epoch + 1 >= int(self.params.get("epochs", 0) or 0)
+        if not last and not self.model.stop_training:
+            self._keep()
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        try:
+            if self._kept is not None and not self._best_is_current:
+                for variable, kept in zip(self.model.weights, self._kept, strict=True):
+                    variable.assign(np.load(kept) if isinstance(kept, str) else kept)
+        finally:
+            self._drop()
+
+    def _keep(self) -> None:
+        import shutil
+        import tempfile
+
+        weights = self.model.weights
+        big = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in weights)
+        if big < self.spill_bytes:
+            self._drop()
+            self._kept = [np.array(v.value) for v in weights]
+            return
+        if self._folder is None:
+            self._folder = tempfile.mkdtemp(prefix="embedlab-best-")
+        kept = []
+        try:
+            for k, variable in enumerate(weights):
+                path = f"{self._folder}/{k}.npy"
+                np.save(path, np.asarray(variable.value))
+                kept.append(path)
+        except OSError:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder, self._kept = None, None
+            raise
+        self._kept = kept
+
+    def _drop(self) -> None:
+        import shutil
+
+        self._kept = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Seconds each epoch spent training (up to its validation pass), in `seconds`."""
 

@@ -175,7 +175,12 @@ def train(
     """
     import keras
 
-    from embedlab.training.callbacks import EpochTimer, RowsProgress, ValidationAUC
+    from embedlab.training.callbacks import (
+        EpochTimer,
+        KeepBestEarlyStopping,
+        RowsProgress,
+        ValidationAUC,
+    )
 
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
@@ -220,9 +225,9 @@ def train(
             if monitor == "val_auc":
                 stop.append(ValidationAUC(*validation, settings.batch_size))
             stop.append(
-                keras.callbacks.EarlyStopping(
+                KeepBestEarlyStopping(
                     monitor=monitor, mode="max" if sign < 0 else "min",
-                    patience=settings.patience, restore_best_weights=True, min_delta=1e-4,
+                    patience=settings.patience, min_delta=1e-4,
                 )
             )
         # a stream is served in order (it shuffles in its own buffer)
