@@ -94,3 +94,21 @@ def test_stream_batches_serve_every_row_once_per_epoch():
         assert not np.array_equal(rows, np.arange(700))  # mixed, not in file order
     with pytest.raises(IndexError, match="in order"):
         batches[5]
+
+
+@pytest.mark.parametrize("every", [False, True])
+def test_seen_and_positive_pairs_match_a_plain_reference(monkeypatch, every):
+    from embedlab.models import interaction_stream
+
+    monkeypatch.setattr(interaction_stream, "CHUNK_CODES", 7)  # many chunks, pairs across them
+    rng = np.random.default_rng(3)
+    n_users, n_items = 9, 6
+    u, i = rng.integers(0, n_users, 200), rng.integers(0, n_items, 200)
+    positive = np.ones(200, bool) if every else rng.random(200) < 0.4
+    codes = ((u.astype(np.int64) * n_items + i) << 1) | positive
+    seen, positives = interaction_stream.sorted_csr(codes, n_users, n_items, every=every)
+    for (indptr, items), keep in ((seen, np.ones(200, bool)), (positives, positive)):
+        for user in range(n_users):
+            want = sorted(set(i[(u == user) & keep].tolist()))
+            assert items[indptr[user]:indptr[user + 1]].tolist() == want
+    assert (positives is seen) == every

@@ -50,7 +50,7 @@ class HashIndex:
         self.keys = None
         if vocab.hashed:
             return
-        values = pa.array(vocab.values, pa.string())
+        values = vocab.value_array()
         keys = values.cast(pa.int64()).to_numpy() if integer else token_hashes(values)
         order = np.argsort(keys, kind="stable")
         self.keys = keys[order]
@@ -235,8 +235,9 @@ class InteractionStream:
                 rows = held & positive if self.implicit else held
                 val_u.append(u[rows])
                 val_i.append(i[rows])
-                val_y.append(values[rows] if values is not None and not self.implicit
-                             else np.ones(int(rows.sum())))
+                val_y.append(values[rows].astype(np.float32)
+                             if values is not None and not self.implicit
+                             else np.ones(int(rows.sum()), np.float32))
         if filled != self.rows:
             raise DataError(f"{str(self.stream.path)!r} holds fewer rows than in the first "
                             "pass over it. Keep the data unchanged while training.")
@@ -245,7 +246,8 @@ class InteractionStream:
         if self.rating:
             attributes = {name: {"mean rating": _means(sums[name], vocab.counts)}
                           for name, vocab in (("users", self.users), ("items", self.items))}
-        seen, positives = sorted_csr(codes, n_users, n_items)
+        seen, positives = sorted_csr(codes, n_users, n_items,
+                                     every=self.positive_rows == self.rows)
         del codes
         return StreamIndex(self.rows, train_rows, seen, positives, popularity, validation,
                            attributes)
@@ -291,25 +293,34 @@ def _means(total: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return np.where(counts > 0, total / np.maximum(counts, 1), np.nan).astype("float32")
 
 
-def sorted_csr(codes: np.ndarray, n_users: int, n_items: int):
+def sorted_csr(codes: np.ndarray, n_users: int, n_items: int, *, every: bool = False):
     """(seen, positives) as CSR from codes ((user * n_items + item) << 1 | positive), sorted
-    in place and deduplicated a chunk at a time, so memory stays near the codes' own."""
+    in place and deduplicated a chunk at a time. The seen items are written over the sorted
+    codes behind the chunk being read (4 bytes each where a code took 8), so the work costs
+    the codes' own memory and one copy of the seen items. `every`: every row is positive
+    (explicit ratings), so the two CSRs are the same arrays."""
     codes.sort()
-    seen, positive = _Distinct(n_users, n_items), _Distinct(n_users, n_items)
+    seen = _Distinct(n_users, n_items, out=codes.view(np.int32))
+    positive = None if every else _Distinct(n_users, n_items)
     for start in range(0, len(codes), CHUNK_CODES):
         part = codes[start:start + CHUNK_CODES]
-        seen.add(part >> 1)
-        positive.add(part[(part & 1) == 1] >> 1)
-
-    return seen.csr(), positive.csr()
+        chosen = None if every else part[(part & 1) == 1] >> 1
+        seen.add(part >> 1)  # both read before the seen items overwrite this chunk
+        if positive is not None:
+            positive.add(chosen)
+    found = seen.csr()
+    return found, found if positive is None else positive.csr()
 
 
 class _Distinct:
-    """Distinct sorted pairs (user * n_items + item), fed in order a chunk at a time, as CSR."""
+    """Distinct sorted pairs (user * n_items + item), fed in order a chunk at a time, as CSR.
+    With `out` the item ids go into that int32 buffer (which may be the one being read,
+    as long as writing stays behind reading), else into a list of pieces."""
 
-    def __init__(self, n_users: int, n_items: int):
+    def __init__(self, n_users: int, n_items: int, *, out: np.ndarray | None = None):
         self.n_users, self.n_items = n_users, n_items
         self.items: list[np.ndarray] = []
+        self.out, self.filled = out, 0
         self.counts = np.zeros(n_users, np.int64)
         self.last = -1
 
@@ -320,13 +331,20 @@ class _Distinct:
         fresh[0] = pairs[0] != self.last
         np.not_equal(pairs[1:], pairs[:-1], out=fresh[1:])
         kept = pairs[fresh]
-        self.items.append((kept % self.n_items).astype(np.int32))
         self.counts += np.bincount(kept // self.n_items, minlength=self.n_users)
         self.last = pairs[-1]
+        if self.out is None:
+            self.items.append((kept % self.n_items).astype(np.int32))
+        else:
+            self.out[self.filled:self.filled + len(kept)] = kept % self.n_items
+            self.filled += len(kept)
 
     def csr(self) -> tuple[np.ndarray, np.ndarray]:
         indptr = np.zeros(self.n_users + 1, np.int64)
         np.cumsum(self.counts, out=indptr[1:])
-        items = np.concatenate(self.items) if self.items else np.zeros(0, np.int32)
-        self.items = []
+        if self.out is not None:
+            items = self.out[:self.filled].copy()
+        else:
+            items = np.concatenate(self.items) if self.items else np.zeros(0, np.int32)
+        self.items, self.out = [], None
         return indptr, items

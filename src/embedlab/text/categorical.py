@@ -84,21 +84,31 @@ class CategoricalVocabulary:
         self.max_values = None if max_values is None else _positive("max_values", max_values)
         self.buckets = None if buckets is None else _positive("buckets", buckets)
         self.missing_values = [str(v) for v in missing_values]
-        self.values: list[str] = []
+        self._value_set: pa.Array = pa.array([], pa.string())  # the kept values, by id
         self.counts = np.zeros(len(RESERVED), np.int64)
         self.hashed = self.buckets is not None
         self.fitted = False
         self.distinct = 0
         self.collisions = 0
         self.seen_hashes: np.ndarray | None = None  # sorted uint64 (hashed tables)
-        self._value_set: pa.Array | None = None
         self._index: dict[str, int] | None = None
 
     def __repr__(self) -> str:
         if not self.fitted:
             return "<CategoricalVocabulary not fitted>"
-        how = f"{self.buckets} hashed buckets" if self.hashed else f"{len(self.values)} values"
+        how = f"{self.buckets} hashed buckets" if self.hashed else f"{len(self._value_set)} values"
         return f"<CategoricalVocabulary {how}, input_dim={self.input_dim}>"
+
+    @property
+    def values(self) -> list[str]:
+        """The kept values, most frequent first (a new list: the vocabulary holds them as
+        one Arrow array, a few bytes each, where millions of Python strings take ~60)."""
+        return self._value_set.to_pylist()
+
+    @values.setter
+    def values(self, values) -> None:
+        self._value_set = pa.array(list(values), pa.string())
+        self._index = None
 
     def __len__(self) -> int:
         return self.input_dim
@@ -106,14 +116,14 @@ class CategoricalVocabulary:
     @property
     def input_dim(self) -> int:
         """Rows of the embedding table: the three reserved ids, then values or buckets."""
-        return len(RESERVED) + (self.buckets if self.hashed else len(self.values))
+        return len(RESERVED) + (self.buckets if self.hashed else len(self._value_set))
 
     @property
     def index_to_key(self) -> list[str]:
         """The label of each row: reserved names, then values (or `<bucket N>`)."""
         if self.hashed:
             return [*RESERVED, *(f"<bucket {i}>" for i in range(self.buckets))]
-        return [*RESERVED, *self.values]
+        return [*RESERVED, *self._value_set.to_pylist()]
 
     def fit(self, values: Any, *, what: str = "values") -> CategoricalVocabulary:
         """Count the values and keep those seen at least `min_count` times.
@@ -163,12 +173,11 @@ class CategoricalVocabulary:
         else:
             order = pc.sort_indices(kept, [("count", "descending"), ("value", "ascending")])
             kept = kept.take(order)
-            self.values = kept["value"].to_pylist()
+            self._value_set = kept["value"].combine_chunks().cast(pa.string())
             counts = np.concatenate([[0, n_rare, n_missing],
                                      kept["count"].to_numpy()]).astype(np.int64)
         self.counts = counts
         self.fitted = True
-        self._value_set = None
         self._index = None
         return self
 
@@ -188,7 +197,7 @@ class CategoricalVocabulary:
             ids[unseen] = UNKNOWN_ID
             unknown = int(unseen.sum())
         else:
-            found = pc.index_in(strings, value_set=self._values_array())
+            found = pc.index_in(strings, value_set=self.value_array())
             valid = pc.is_valid(found).to_numpy(zero_copy_only=False)
             ids = np.full(len(strings), UNKNOWN_ID, np.int64)
             ids[valid] = found.filter(pc.is_valid(found)).to_numpy() + len(RESERVED)
@@ -229,9 +238,8 @@ class CategoricalVocabulary:
                 "collisions": self.collisions if self.hashed else 0,
                 "rare": int(self.counts[UNKNOWN_ID]), "missing": int(self.counts[MISSING_ID])}
 
-    def _values_array(self) -> pa.Array:
-        if self._value_set is None:
-            self._value_set = pa.array(self.values, pa.string())
+    def value_array(self) -> pa.Array:
+        """The kept values as one Arrow string array (id - 3 is the position)."""
         return self._value_set
 
     def _require_fitted(self) -> None:
@@ -249,7 +257,7 @@ class CategoricalVocabulary:
             "buckets": self.buckets,
             "hashed": self.hashed,
             "missing_values": list(self.missing_values),
-            "values": list(self.values),
+            "values": self.values,
             "counts": self.counts.tolist(),
             "fitted": self.fitted,
             "distinct": self.distinct,
