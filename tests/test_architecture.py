@@ -176,6 +176,24 @@ def test_no_module_over_the_size_limit():
     assert long == {}
 
 
+def _renames_in(tree: ast.AST) -> bool:
+    return any(isinstance(node, ast.Attribute) and node.attr in ("replace", "rename")
+               and isinstance(node.value, ast.Name) and node.value.id == "os"
+               for node in ast.walk(tree))
+
+
+def test_files_are_swapped_in_by_the_one_atomic_writer():
+    # Every writer goes through embedlab.atomic; os.replace/os.rename live there alone.
+    renamers = [m for m, p in MODULES.items()
+                if _renames_in(ast.parse(p.read_text(encoding="utf-8")))]
+    assert renamers == ["embedlab.atomic"]
+
+
+def test_the_rename_finder_sees_os_replace():
+    assert _renames_in(ast.parse("import os\ndef f(a, b):\n    os.replace(a, b)\n"))
+    assert not _renames_in(ast.parse("s = 'a'.replace('a', 'b')\n"))
+
+
 # The guards must be able to fail: each is tried on a small made-up graph.
 def test_the_circle_finder_sees_a_circle_hidden_in_a_function():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
