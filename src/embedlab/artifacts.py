@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embedlab import atomic
+from embedlab import atomic, locks
 from embedlab.errors import BundleError
 from embedlab.version import __version__
 
@@ -57,10 +57,20 @@ def write_bundle(
     *,
     model=None,
     writers: dict[str, Callable[[Path], None]] | None = None,
+    before_commit: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a bundle atomically. `writers` maps a file or folder name to a function that
-    writes it given its full path. An existing bundle at `path` is replaced."""
+    writes it given its full path. `before_commit` is called with the finished temporary
+    bundle before it is swapped in (the report is drawn there, so a bundle never appears
+    without it). An existing bundle at `path` is replaced; the output's lock is held
+    throughout (`embedlab.locks`)."""
     path = check_output(path)
+    with locks.output_lock(path):
+        _write_bundle(path, manifest, model, writers, before_commit)
+    return path
+
+
+def _write_bundle(path: Path, manifest: dict, model, writers, before_commit) -> None:
     tmp = atomic.temporary_sibling(path)
     try:
         if model is not None:
@@ -74,11 +84,12 @@ def write_bundle(
         }
         text = json.dumps(full, indent=1, ensure_ascii=False, default=_json_default)
         (tmp / MANIFEST).write_text(text + "\n", encoding="utf-8")
+        if before_commit is not None:
+            before_commit(tmp)
         atomic.commit_directory(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return path
 
 
 def check_output(path: str | os.PathLike) -> Path:
@@ -130,6 +141,11 @@ def read_manifest(path: str | os.PathLike, *, kind: str | None = None) -> dict:
         raise BundleError(
             f"the manifest of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
         ) from None
+    if not isinstance(manifest, dict):
+        raise BundleError(
+            f"the manifest of bundle {str(path)!r} must be a JSON object. Received a "
+            f"{type(manifest).__name__}. Train the bundle again."
+        )
     version = manifest.get("format_version")
     if not isinstance(version, int):
         raise BundleError(
@@ -164,6 +180,15 @@ def read_layer_weights(path: str | os.PathLike, layers: list[str]) -> dict[str, 
     model's n-th layer of class `Embedding` are stored under `layers/embedding_<n>` (the
     first without a number), in the order of the layers in the config.
     """
+    return _read_tables(path, layers, lambda dataset: np.asarray(dataset))
+
+
+def read_layer_shapes(path: str | os.PathLike, layers: list[str]) -> dict[str, tuple]:
+    """The shape of the table of each named layer, read from `model.keras` (no data)."""
+    return _read_tables(path, layers, lambda dataset: tuple(dataset.shape))
+
+
+def _read_tables(path, layers: list[str], read) -> dict:
     import h5py
 
     archive = Path(path) / MODEL
@@ -175,8 +200,7 @@ def read_layer_weights(path: str | os.PathLike, layers: list[str]) -> dict[str, 
             if missing:
                 raise KeyError(f"no layer {missing[0]!r} in the model")
             with zipped.open("model.weights.h5") as raw, h5py.File(raw, "r") as weights:
-                return {name: np.asarray(weights[f"layers/{keys[name]}/vars/0"])
-                        for name in layers}
+                return {name: read(weights[f"layers/{keys[name]}/vars/0"]) for name in layers}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise BundleError(
             f"cannot read the tables of bundle {str(path)!r} from {MODEL} "

@@ -8,6 +8,9 @@ with nothing at the path; the old copy is deleted after. Where the system cannot
 two names, the old directory is moved aside, the new one renamed in, and the old one
 deleted (a crash between those two renames leaves the old copy under a hidden name).
 
+Temporary siblings are named `.NAME.PID.xxxx.tmp`: one left by a process that died (a kill
+-9 in the middle of a write) is removed by the next write beside it.
+
 New files and folders get the permissions the user's umask gives (0644 / 0755 under umask
 022); a file that replaces another keeps the mode of the one it replaces.
 """
@@ -82,7 +85,8 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     rename it onto `path`. On failure the temporary file is removed and `path` untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale(path)
+    fd, name = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -118,7 +122,61 @@ def temporary_sibling(path: str | os.PathLike, suffix: str = ".tmp") -> Path:
     """A new empty hidden directory beside `path` (for a directory being built)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent))
+    remove_stale(path)
+    return Path(tempfile.mkdtemp(prefix=_prefix(path), suffix=suffix, dir=path.parent))
+
+
+def _prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def remove_stale(path: str | os.PathLike, *, locked: bool = False) -> list[Path]:
+    """Remove the temporaries beside `path` that a dead process left (`.NAME.PID.*.tmp` and
+    `.old` whose PID no longer runs). With `locked` (the caller holds `path`'s lock, so no
+    one else writes there), also those of unknown origin, such as an older release's.
+    Returns what was removed."""
+    path = Path(path)
+    start = f".{path.name}."
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(start) or not (name.endswith((".tmp", ".old"))
+                                               or ".old-" in name):
+            continue
+        pid = _pid_in(name[len(start):])
+        if pid == os.getpid() or (pid is not None and _running(pid)):
+            continue
+        if pid is None and not locked:
+            continue
+        stale = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        removed.append(stale)
+    return removed
+
+
+def _pid_in(rest: str) -> int | None:
+    head = rest.split(".", 1)[0]
+    if head.startswith("old-"):
+        head = head[4:]
+    return int(head) if head.isdigit() else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -36,6 +36,10 @@ class BundleError(EmbedlabError):
     """A saved bundle is missing a file, is from a newer embedlab, or is damaged."""
 
 
+class TrainingError(EmbedlabError):
+    """Training went wrong in a way no option check could foresee (a loss that diverged)."""
+
+
 class VectorsError(EmbedlabError, ValueError):
     """A word-vector file is malformed or cannot serve the request."""
 

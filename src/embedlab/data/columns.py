@@ -69,8 +69,27 @@ def as_list(values: Any, what: str) -> list:
     return list(values)
 
 
-def numeric_values(column: Any, name: str, missing_values: list[str]) -> np.ndarray:
-    """A column as float64, NaN where missing; text that is not a number is an error."""
+def numeric_values(column: Any, name: str, missing_values: list[str], *,
+                   finite: bool = False) -> np.ndarray:
+    """A column as float64, NaN where missing; text that is not a number is an error. An
+    infinite value is missing too, or with `finite` an error (as one beyond float32's range)."""
+    values = _numeric_values(column, name, missing_values)
+    if finite:
+        bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > _LARGEST)
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{name} values must be finite numbers within float32's range (|x| <= 3.4e38)."
+                f" Received {int(bad.sum())} that are not, the first {float(values[first])!r} "
+                f"(row {first}). Remove or fix those rows."
+            )
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+_LARGEST = float(np.finfo("float32").max)
+
+
+def _numeric_values(column: Any, name: str, missing_values: list[str]) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     kind = column.type
@@ -81,8 +100,7 @@ def numeric_values(column: Any, name: str, missing_values: list[str]) -> np.ndar
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) or (
         pa.types.is_decimal(kind)
     ):
-        values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        return np.where(np.isfinite(values), values, np.nan)
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         strings = category_strings(column, missing_values=missing_values, what=f"column {name!r}")
         try:
@@ -101,7 +119,7 @@ def numeric_values(column: Any, name: str, missing_values: list[str]) -> np.ndar
                         "--missing-values, or clean the column."
                     ) from None
             values = np.array([np.nan if t is None else float(t) for t in texts])
-        return np.where(np.isfinite(values), values, np.nan)
+        return values
     raise DataError(
         f"column {name!r} is numeric but holds values of type {kind}. Expected numbers; "
         f"pass --categorical {name} or --ignore {name}."
@@ -126,7 +144,7 @@ def rating_values(ratings: Any, n: int | None, *, what: str = "rating") -> np.nd
         )
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         column = column.cast(pa.int64())
-    return numeric_values(column, what, [])
+    return numeric_values(column, what, [], finite=True)
 
 
 def text_values(column: Any) -> pa.ChunkedArray:

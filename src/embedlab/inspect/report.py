@@ -37,6 +37,7 @@ def write_report(
     model: Any = None,
     words: list[str] | None = None,
     k: int = 8,
+    title: str | None = None,
 ) -> Path:
     """Draw the report of a bundle and write it atomically (default: `bundle/report.html`).
 
@@ -47,24 +48,28 @@ def write_report(
         words: Optional list of strings. Entries whose neighbors to show (default: chosen
             from the most frequent, the most telling of the label first).
         k: Integer. Neighbors per entry.
+        title: Optional string. The bundle's name on the page (default: `bundle`).
     """
     bundle = Path(bundle)
     manifest = artifacts.read_manifest(bundle)
-    page = render(manifest, bundle_tables(bundle, model=model), title=str(bundle), words=words,
-                  k=k)
+    page = render(manifest, bundle_tables(bundle, model=model), title=title or str(bundle),
+                  words=words, k=k)
     target = Path(output) if output is not None else bundle / artifacts.REPORT
     atomic.write_text(target, page)
     return target
 
 
-def report_after_training(bundle: str | os.PathLike, model: Any) -> Path | None:
-    """Write the report of a bundle just trained; the bundle is saved either way, so a
-    failure to draw is logged (with how to retry) rather than raised."""
+def report_after_training(bundle: str | os.PathLike, model: Any, *,
+                          title: str | None = None) -> Path | None:
+    """Write the report of a bundle just trained (or being committed: `title` names its
+    final place); the bundle is saved either way, so a failure to draw is logged (with how
+    to retry) rather than raised."""
     try:
-        return write_report(bundle, model=model)
+        return write_report(bundle, model=model, title=title)
     except Exception as exc:  # the bundle is saved; a failed drawing must not lose it
         log.warning("the bundle is saved, but its report could not be drawn (%s: %s). Run "
-                    "`embedlab report %s` to try again.", type(exc).__name__, exc, bundle)
+                    "`embedlab report %s` to try again.", type(exc).__name__, exc,
+                    title or bundle)
         return None
 
 

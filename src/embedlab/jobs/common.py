@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from embedlab import artifacts, atomic, locks
 from embedlab.inspect.report import report_after_training
 from embedlab.models.base import EmbeddingModel
 
@@ -14,12 +17,29 @@ from embedlab.models.base import EmbeddingModel
 def save_with_report(
     model: EmbeddingModel, output: str | os.PathLike, *, report: bool, **save_options
 ) -> tuple[Path, Path | None]:
-    """Save a trained model's bundle and, with `report`, draw its report.html from it.
-    Returns (bundle path, report path or None)."""
-    path = model.save(output, **save_options)
-    if not report:
-        return path, None
-    return path, report_after_training(path, model)
+    """Save a trained model's bundle and, with `report`, draw its report.html in it before
+    it is swapped in (a kill at any point leaves the old bundle or the new one with its
+    report). Returns (bundle path, report path or None)."""
+    output = Path(output)
+    drawn: list[Path | None] = [None]
+
+    def draw(tmp: Path) -> None:
+        if report_after_training(tmp, model, title=str(output)) is not None:
+            drawn[0] = output / artifacts.REPORT
+
+    path = model.save(output, before_commit=draw if report else None, **save_options)
+    return path, drawn[0]
+
+
+@contextlib.contextmanager
+def claim_output(output: str | os.PathLike) -> Iterator[Path]:
+    """Hold a training run's output from start-up to commit: checked (a new or empty
+    directory, or an older bundle; in a writable place) and locked before any data is read,
+    with what killed runs left beside it removed."""
+    path = artifacts.check_output(output)
+    with locks.output_lock(path):
+        atomic.remove_stale(path, locked=True)
+        yield path
 
 
 @dataclass(kw_only=True)

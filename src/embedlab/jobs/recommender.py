@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from embedlab import artifacts
 from embedlab.data.columns import rating_values
 from embedlab.data.readers import read_table
 from embedlab.errors import ConfigError, DataError, column_error
-from embedlab.jobs.common import RunReport, finish, run_summary
+from embedlab.jobs.common import RunReport, claim_output, finish, run_summary
 from embedlab.models.ranking import leave_last_out
 from embedlab.models.recommender import Recommender
 
@@ -80,24 +79,12 @@ def train_recommender(
         **options: Recommender's keyword arguments.
     """
     start = time.perf_counter()
-    artifacts.check_output(output)
     wanted = [c for c in (user, item, rating, time_column) if c]
     if len(set(wanted)) != len(wanted):
         raise ConfigError(
             f"the user, item, rating and time columns must differ. Received {wanted}. "
             "Name a different column for each."
         )
-    if should_stream(data, stream, holdout):
-        return _train_streamed(data, user=user, item=item, rating=rating,
-                               time_column=time_column, implicit=implicit, test=test, k=k,
-                               output=output, verbose=verbose, report=report, start=start,
-                               **options)
-    table = data if isinstance(data, pa.Table) else read_table(data, columns=wanted)
-    for column in wanted:
-        if column not in table.column_names:
-            raise column_error(column, table.column_names)
-    if table.num_rows == 0:
-        raise DataError("the interactions table has no rows. Pass a table with rows.")
     is_implicit, reason = _mode(implicit, rating, options.get("min_rating", 4.0))
     if holdout not in (None, "last"):
         raise ConfigError(f"`holdout` must be 'last' or None. Received: holdout={holdout!r}.")
@@ -108,7 +95,30 @@ def train_recommender(
         )
     if holdout and test is not None:
         raise ConfigError("pass --holdout last or --test FILE, not both.")
+    streamed = should_stream(data, stream, holdout)
+    # options checked before any reading
     model = Recommender(implicit=is_implicit, verbose=verbose, **options)
+    with claim_output(output):
+        if streamed:
+            model.fit_stream(data, user=user, item=item, rating=rating)
+            return _evaluate_and_save(model, user=user, item=item, rating=rating,
+                                      time_column=time_column, test=test, k=k, holdout=None,
+                                      held=(None, None), reason=reason + ", streamed",
+                                      output=output, report=report, start=start)
+        return _train_in_memory(model, data, user=user, item=item, rating=rating,
+                                time_column=time_column, test=test, k=k, holdout=holdout,
+                                reason=reason, output=output, report=report, start=start)
+
+
+def _train_in_memory(model: Recommender, data, *, user, item, rating, time_column, test, k,
+                     holdout, reason, output, report, start):
+    wanted = [c for c in (user, item, rating, time_column) if c]
+    table = data if isinstance(data, pa.Table) else read_table(data, columns=wanted)
+    for column in wanted:
+        if column not in table.column_names:
+            raise column_error(column, table.column_names)
+    if table.num_rows == 0:
+        raise DataError("the interactions table has no rows. Pass a table with rows.")
     ratings = table[rating] if rating else None
     held_users = held_items = None
     if holdout:
@@ -204,13 +214,3 @@ def should_stream(data, stream: bool | None, holdout: str | None) -> bool:
     return (path.suffix.lower() in (".parquet", ".pq", ".csv", ".tsv")
             and path.stat().st_size >= STREAM_FROM_BYTES)
 
-
-def _train_streamed(data, *, user, item, rating, time_column, implicit, test, k, output,
-                    verbose, report, start, **options):
-    is_implicit, reason = _mode(implicit, rating, options.get("min_rating", 4.0))
-    model = Recommender(implicit=is_implicit, verbose=verbose, **options)
-    model.fit_stream(data, user=user, item=item, rating=rating)
-    return _evaluate_and_save(model, user=user, item=item, rating=rating,
-                              time_column=time_column, test=test, k=k, holdout=None,
-                              held=(None, None), reason=reason + ", streamed", output=output,
-                              report=report, start=start)

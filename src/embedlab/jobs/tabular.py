@@ -10,10 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from embedlab import artifacts
 from embedlab.data.readers import read_table
 from embedlab.errors import column_error
-from embedlab.jobs.common import RunReport, finish, run_summary
+from embedlab.jobs.common import RunReport, claim_output, finish, run_summary
 from embedlab.models.tabular import TabularModel
 
 
@@ -50,14 +49,20 @@ def train_tabular(
     `options` are TabularModel's keyword arguments. Returns (report, model).
     """
     start = time.perf_counter()
-    artifacts.check_output(output)
+    model = TabularModel(verbose=verbose, **options)  # options checked before any reading
+    with claim_output(output):
+        return _train(model, data, label=label, output=output, test=test, report=report,
+                      start=start)
+
+
+def _train(model: TabularModel, data, *, label, output, test, report, start):
     table = data if isinstance(data, pa.Table) else read_table(data)
     if label not in table.column_names:
         raise column_error(label, table.column_names, what="label column")
     test_table = None
     if test is not None:
         test_table = test if isinstance(test, pa.Table) else read_table(test)
-    model = TabularModel(verbose=verbose, **options).fit(table, label)
+    model.fit(table, label)
     run = run_summary(model)
     test_metrics: dict = {}
     if test_table is not None:

@@ -10,9 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from embedlab import artifacts
 from embedlab.data.columns import labelled_text
-from embedlab.jobs.common import RunReport, finish, run_summary
+from embedlab.jobs.common import RunReport, claim_output, finish, run_summary
 from embedlab.models.text import TextClassifier
 
 
@@ -53,12 +52,17 @@ def train_text(
     `options` are TextClassifier's keyword arguments. Returns (report, classifier).
     """
     start = time.perf_counter()
-    artifacts.check_output(output)
+    clf = TextClassifier(verbose=verbose, **options)  # options checked before any reading
+    with claim_output(output):
+        return _train(clf, data, text=text, label=label, output=output, test=test,
+                      report=report, start=start, options=options)
+
+
+def _train(clf: TextClassifier, data, *, text, label, output, test, report, start, options):
     table, dropped = labelled_text(data, text, label, what="the training table")
     test_table, test_dropped = None, 0
     if test is not None:
         test_table, test_dropped = labelled_text(test, text, label, what="the test table")
-    clf = TextClassifier(verbose=verbose, **options)
     clf.fit(table[text], table[label])
     run = run_summary(clf)
     test_metrics = {}

@@ -31,6 +31,7 @@ import numpy as np
 
 from embedlab import artifacts
 from embedlab.errors import BundleError, ConfigError, EmbedlabError
+from embedlab.models.manifest_schema import check_manifest
 from embedlab.vectors.wordvectors import WordVectors
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,36 @@ class EmbeddingTable:
         return key if index is None else self.titles[index]
 
 
+class FromBundle:
+    """A model attribute kept in a bundle file and read on first use, so that a damaged file
+    fails only what needs it (`predict` reads neither the attributes nor the seen items).
+
+    Args:
+        read: Callable `(model, bundle path) -> value`; a fitted model's value is set.
+    """
+
+    def __init__(self, read):
+        self.read = read
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.key = f"_{name}_from_bundle"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        if self.key not in obj.__dict__:
+            bundle = obj.__dict__.get("_bundle")
+            obj.__dict__[self.key] = None if bundle is None else self.read(obj, bundle)
+        return obj.__dict__[self.key]
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.key] = value
+
+    def forget(self, obj) -> None:
+        """Drop the value, so the next use reads it from the bundle."""
+        obj.__dict__.pop(self.key, None)
+
+
 class EmbeddingModel:
     """The base of the three models: state, the fitted check, the non-finite guard,
     bundles (manifest, save, load) and the learned tables.
@@ -82,6 +113,7 @@ class EmbeddingModel:
     """
 
     kind: ClassVar[str] = ""
+    attributes = FromBundle(lambda obj, path: artifacts.read_attributes(path, obj.manifest_data))
 
     def __init__(self, *, verbose: int = 0) -> None:
         self.verbose = verbose
@@ -165,6 +197,25 @@ class EmbeddingModel:
             weights = artifacts.read_layer_weights(self._bundle, layers)
         return self._tables_from(weights)
 
+    def _table_rows(self) -> dict[str, int]:
+        """{table layer: the rows its vocabulary needs}, checked against the saved tables."""
+        return {}
+
+    def _check_table_rows(self) -> None:
+        """A vocabulary that does not match its table (a file swapped or edited) would send
+        ids past the table, which JAX answers with NaN: refuse it at load."""
+        wanted = self._table_rows()
+        if not wanted:
+            return
+        shapes = artifacts.read_layer_shapes(self._bundle, list(wanted))
+        for layer, rows in wanted.items():
+            if shapes[layer][0] != rows:
+                raise BundleError(
+                    f"bundle {str(self._bundle)!r} does not hold together: its vocabulary for "
+                    f"{layer!r} needs {rows} rows, but the model's table has "
+                    f"{shapes[layer][0]}. Copy the whole bundle again, or train it again."
+                )
+
     @classmethod
     def table_names(cls, manifest: dict) -> list[str]:
         """The names of the tables a bundle of this kind holds, from its manifest."""
@@ -196,13 +247,16 @@ class EmbeddingModel:
             "attributes": artifacts.attributes_index(self.attributes),
         }
 
-    def save(self, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
-        """Write the bundle directory (atomically; an older bundle there is replaced)."""
+    def save(self, path: str | os.PathLike, *, extra: dict | None = None,
+             before_commit=None) -> Path:
+        """Write the bundle directory (atomically; an older bundle there is replaced).
+        `before_commit(tmp)` may add files to the finished bundle before it is swapped in."""
         manifest = {**self.manifest(), **(extra or {})}
         writers = dict(self._writers())
         if self.attributes:
             writers[artifacts.ATTRIBUTES] = artifacts.attributes_writer(self.attributes)
-        return artifacts.write_bundle(path, manifest, model=self.model, writers=writers)
+        return artifacts.write_bundle(path, manifest, model=self.model, writers=writers,
+                                      before_commit=before_commit)
 
     @classmethod
     def load(cls, path: str | os.PathLike):
@@ -212,6 +266,7 @@ class EmbeddingModel:
 
         path = Path(path)
         manifest = artifacts.read_manifest(path, kind=cls.kind or None)
+        check_manifest(manifest, path)
         try:
             obj = cls._restore(path, manifest)
             history = manifest.get("history")
@@ -227,6 +282,10 @@ class EmbeddingModel:
         obj.metrics = manifest.get("metrics") or {}
         obj.data_summary = manifest.get("data") or {}
         obj.evaluation = manifest.get("evaluation")
-        obj.attributes = artifacts.read_attributes(path, manifest)
         obj._bundle = path
+        obj._check_table_rows()
+        for owner in type(obj).__mro__:  # state kept in files is read when first used
+            for value in vars(owner).values():
+                if isinstance(value, FromBundle):
+                    value.forget(obj)
         return obj

@@ -128,3 +128,17 @@ def parse_buckets(value: int | dict | None) -> dict[str, int]:
                 f"Received: hash_buckets={value!r}."
             )
     return found
+
+
+def repeated_pairs(u: np.ndarray, i: np.ndarray, items: int) -> int:
+    """How many rows repeat a (user, item) pair of an earlier row (logged: each row still
+    trains as given, so a repeated rating counts once more)."""
+    if len(u) == 0:
+        return 0
+    pairs = u.astype("int64") * int(items) + i.astype("int64")
+    repeated = int(len(pairs) - len(np.unique(pairs)))
+    if repeated:
+        log.warning("%d rows repeat a (user, item) pair of an earlier row; each row trains "
+                    "as given (deduplicate the data to count each pair once).", repeated)
+    return repeated
+

@@ -26,13 +26,18 @@ from embedlab import artifacts
 from embedlab.data.columns import rating_values
 from embedlab.errors import BundleError, ConfigError, DataError, LabelError
 from embedlab.layers import check_ids, use_sparse
-from embedlab.models.base import EmbeddingModel, EmbeddingTable
+from embedlab.models.base import EmbeddingModel, EmbeddingTable, FromBundle
 from embedlab.models.factorization import (
     implicit_rows,
     scoring_network,
     zero_untrained_rows,
 )
-from embedlab.models.interactions import encode_interactions, mean_ratings, parse_buckets
+from embedlab.models.interactions import (
+    encode_interactions,
+    mean_ratings,
+    parse_buckets,
+    repeated_pairs,
+)
 from embedlab.models.ranking import FIRST_ID, RankingMixin, Recommendations, leave_last_out
 from embedlab.text.categorical import CategoricalVocabulary, load_vocabularies, save_vocabularies
 from embedlab.text.categories import category_strings
@@ -46,6 +51,15 @@ log = logging.getLogger(__name__)
 KIND = "recommender"
 INTERACTION_ARRAYS = ("seen_indptr", "seen_items", "positive_indptr", "positive_items",
                       "popularity")
+
+
+def _interactions(obj, path) -> dict:
+    """The bundle's interactions.npz, read once (by the first of seen, positives, popularity
+    used: scoring pairs needs none of them)."""
+    if "_interaction_arrays" not in obj.__dict__:
+        obj.__dict__["_interaction_arrays"] = artifacts.read_arrays(
+            path, artifacts.INTERACTIONS, list(INTERACTION_ARRAYS))
+    return obj.__dict__["_interaction_arrays"]
 
 # Defaults per mode, chosen on a validation split carved from MovieLens 100k's training part.
 DEFAULTS = {
@@ -81,6 +95,12 @@ class Recommender(RankingMixin, EmbeddingModel):
     """
 
     kind = KIND  # the bundle kind this class writes and loads
+    # CSR (indptr, item ids) of the items each user has seen / has as positives
+    seen = FromBundle(lambda obj, path: (_interactions(obj, path)["seen_indptr"],
+                                         _interactions(obj, path)["seen_items"]))
+    positives = FromBundle(lambda obj, path: (_interactions(obj, path)["positive_indptr"],
+                                              _interactions(obj, path)["positive_items"]))
+    popularity = FromBundle(lambda obj, path: _interactions(obj, path)["popularity"])
 
     def __init__(
         self,
@@ -132,9 +152,7 @@ class Recommender(RankingMixin, EmbeddingModel):
         self.items: CategoricalVocabulary | None = None
         self.rating_range: tuple[float, float] | None = None
         self.mean_rating: float | None = None
-        self.seen: tuple[np.ndarray, np.ndarray] | None = None  # CSR: indptr, item ids
-        self.positives: tuple[np.ndarray, np.ndarray] | None = None
-        self.popularity: np.ndarray | None = None
+        self.seen = self.positives = self.popularity = None
         self.columns: dict = {}
         self.last_counts: dict = {}
 
@@ -174,6 +192,7 @@ class Recommender(RankingMixin, EmbeddingModel):
         self.users, self.items, self.seen, self.positives, self.popularity = (
             data.users, data.items, data.seen, data.positives, data.popularity)
         u, i, values, positive, dropped = data.u, data.i, data.values, data.positive, data.dropped
+        repeated = repeated_pairs(u, i, self.items.input_dim)
         options = self._resolved(self.mode)
         self.settings = TrainSettings(class_weight=None, **options)
         self.dim = self.dim or DEFAULTS[self.mode]["dim"]
@@ -214,6 +233,7 @@ class Recommender(RankingMixin, EmbeddingModel):
             "items": self.items.distinct,
             "tables": {"users": self.users.describe(), "items": self.items.describe()},
             "positives": int(positive.sum()),
+            "repeated_pairs": repeated,
             "parameters": int(self.model.count_params()),
         }
         return self
@@ -252,6 +272,9 @@ class Recommender(RankingMixin, EmbeddingModel):
                 f"every rating is {low:g}; a rating model needs at least two values. Pass "
                 "varied ratings, or --implicit."
             )
+        if low < 0:
+            log.info("%d ratings are negative; ratings are fitted over their range [%g, %g].",
+                     int((values < 0).sum()), low, high)
         self.rating_range = (low, high)
         self.mean_rating = float(values.mean())
 
@@ -339,6 +362,9 @@ class Recommender(RankingMixin, EmbeddingModel):
     def table_layers(self) -> list[str]:
         return ["item_embedding", "user_embedding"]
 
+    def _table_rows(self) -> dict[str, int]:
+        return {"item_embedding": self.items.input_dim, "user_embedding": self.users.input_dim}
+
     @classmethod
     def table_names(cls, manifest: dict) -> list[str]:
         return ["items", "users"]
@@ -400,10 +426,6 @@ class Recommender(RankingMixin, EmbeddingModel):
             raise BundleError(
                 f"bundle {str(path)!r} lacks the user or item vocabulary. Train it again."
             )
-        arrays = artifacts.read_arrays(path, artifacts.INTERACTIONS, list(INTERACTION_ARRAYS))
-        obj.seen = (arrays["seen_indptr"], arrays["seen_items"])
-        obj.positives = (arrays["positive_indptr"], arrays["positive_items"])
-        obj.popularity = arrays["popularity"]
         obj.columns = manifest.get("columns") or {}
         return obj
 

@@ -18,7 +18,7 @@ from embedlab import artifacts
 from embedlab.data.columns import as_list
 from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.layers import check_ids
-from embedlab.models.base import EmbeddingModel, EmbeddingTable
+from embedlab.models.base import EmbeddingModel, EmbeddingTable, FromBundle
 from embedlab.models.pretrained import pretrained_rows
 from embedlab.models.recipes import build_model, get_recipe
 from embedlab.text.encoder import TextEncoder
@@ -71,6 +71,9 @@ class TextClassifier(EmbeddingModel):
     """
 
     kind = KIND  # the bundle kind this class writes and loads
+    initial_embedding = FromBundle(  # the table's rows before training (pre-trained vectors)
+        lambda obj, path: artifacts.read_array(path, artifacts.INITIAL_EMBEDDING)
+        if (path / artifacts.INITIAL_EMBEDDING).exists() else None)
 
     def __init__(
         self,
@@ -139,6 +142,12 @@ class TextClassifier(EmbeddingModel):
                 f"vectors_std={vectors_std!r}."
             )
         self.vectors_std = vectors_std
+        if max_length is not None and (isinstance(max_length, bool)
+                                       or not isinstance(max_length, int) or max_length < 1):
+            raise ConfigError(
+                "`max_length` must be an integer >= 1, or None for the automatic length. "
+                f"Received: max_length={max_length!r}. Pass a positive length or leave it out."
+            )
         self.max_tokens = max_tokens
         self.min_count = min_count
         self.max_length = max_length
@@ -151,6 +160,7 @@ class TextClassifier(EmbeddingModel):
             patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         )
         self.hyperparameters = hyperparameters
+        self._encoder()  # checks the encoder's options before any data is read
         unknown = set(hyperparameters) - set(self.recipe.defaults)
         if unknown:
             raise ConfigError(
@@ -161,7 +171,7 @@ class TextClassifier(EmbeddingModel):
         self.target: Target | None = None
         self.length: int | None = None
         self.coverage = None
-        self.initial_embedding: np.ndarray | None = None
+        self.initial_embedding = None
         self.vectors_info: dict | None = None
 
     # ------------------------------------------------------------------ training
@@ -180,10 +190,13 @@ class TextClassifier(EmbeddingModel):
         if not texts:
             raise DataError("no rows to train on. Pass at least a few labelled texts.")
         self.target = Target.infer(labels, task=self.task, positive=self.positive)
-        self.encoder = TextEncoder(
-            max_tokens=self.max_tokens, min_count=self.min_count, ngrams=self.ngrams,
-            ngram_buckets=self.ngram_buckets, padding=self.recipe.padding, truncation="post",
-        ).fit(texts)
+        self.encoder = self._encoder().fit(texts)
+        if len(self.encoder.vocabulary) <= 2:
+            raise DataError(
+                f"no word occurs min_count={self.min_count} times in the {len(texts)} training "
+                "texts, so the vocabulary holds only <pad> and <unk> and the model could not "
+                "learn. Lower --min-count."
+            )
         self.length = self.max_length or self.encoder.suggest_length()
         if self.arch == "cnn":
             self.length = max(self.length, self.hyperparameters.get("kernel_size", 5))
@@ -218,6 +231,12 @@ class TextClassifier(EmbeddingModel):
             "truncated_share": float(np.mean(self.encoder.lengths(texts) > self.length)),
         }
         return self
+
+    def _encoder(self) -> TextEncoder:
+        return TextEncoder(
+            max_tokens=self.max_tokens, min_count=self.min_count, ngrams=self.ngrams,
+            ngram_buckets=self.ngram_buckets, padding=self.recipe.padding, truncation="post",
+        )
 
     def _phases(self) -> list[Phase]:
         epochs = self.settings.epochs
@@ -324,6 +343,9 @@ class TextClassifier(EmbeddingModel):
     def table_layers(self) -> list[str]:
         return ["embedding"]
 
+    def _table_rows(self) -> dict[str, int]:
+        return {"embedding": self.encoder.input_dim}
+
     @classmethod
     def table_names(cls, manifest: dict) -> list[str]:
         return ["words"]
@@ -391,8 +413,6 @@ class TextClassifier(EmbeddingModel):
         obj.target = Target.from_dict(manifest["target"])
         obj.length = recipe["length"]
         obj.vectors_info = manifest.get("vectors")
-        if (path / artifacts.INITIAL_EMBEDDING).exists():
-            obj.initial_embedding = artifacts.read_array(path, artifacts.INITIAL_EMBEDDING)
         return obj
 
 

@@ -7,7 +7,35 @@ import time
 import keras
 import numpy as np
 
+from embedlab.errors import TrainingError
 from embedlab.training.metrics import roc_auc
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stops training with a `TrainingError` as soon as an epoch's loss (or validation loss)
+    is NaN or infinite, naming the epoch and the likely causes; nothing is saved after it.
+
+    Checked once per epoch from the logs Keras already gathered, so steps pay nothing.
+
+    Args:
+        learning_rate: Float. The rate of the phase, for the message.
+    """
+
+    def __init__(self, learning_rate: float):
+        super().__init__()
+        self.learning_rate = learning_rate
+
+    def on_epoch_end(self, epoch, logs=None):
+        for name in ("loss", "val_loss"):
+            value = (logs or {}).get(name)
+            if value is not None and not np.isfinite(float(value)):
+                raise TrainingError(
+                    f"training diverged: the {name.replace('val_', 'validation ')} became "
+                    f"{float(value)} in epoch {epoch + 1}. Expected a finite loss; the "
+                    f"learning rate ({self.learning_rate:g}) is likely too high, or the labels "
+                    "hold extreme values. Lower --learning-rate or check the labels; no "
+                    "bundle was written."
+                )
 
 
 class ValidationAUC(keras.callbacks.Callback):

@@ -68,6 +68,12 @@ class Target:
         raw = [_tidy(v) for v in _python_values(values)]
         if not raw:
             raise LabelError("the label column has no values. Pass rows with labels.")
+        nested = next((v for v in raw if isinstance(v, list | dict | tuple)), None)
+        if nested is not None:
+            raise LabelError(
+                "a label must be one plain value (text or a number). Received a nested value "
+                f"such as {str(nested)[:60]!r}. Pass a label column of plain values."
+            )
         distinct = sorted(set(raw))
         numeric = all(_is_number(v) for v in distinct)
         integral = numeric and all(isinstance(v, int) for v in distinct)
@@ -95,7 +101,7 @@ class Target:
                     "regression needs a numeric label. Received values such as "
                     f"{distinct[0]!r}. Pass --task binary or multiclass, or a numeric column."
                 )
-            arr = np.asarray(raw, dtype="float64")
+            arr = _finite_labels(np.asarray(raw, dtype="float64"))
             std = float(arr.std()) or 1.0
             return cls(task, [], None, float(arr.mean()), std, reason)
         if n < 2:
@@ -132,7 +138,7 @@ class Target:
                 raise LabelError(
                     f"regression needs numeric labels. Received {exc}. Check the label column."
                 ) from None
-            return ((arr - self.mean) / self.std).astype("float32")
+            return ((_finite_labels(arr) - self.mean) / self.std).astype("float32")
         index = {v: i for i, v in enumerate(self.classes)}
         unseen = [v for v in set(raw) if v not in index]
         if unseen:
@@ -182,6 +188,22 @@ class Target:
     @classmethod
     def from_dict(cls, data: dict) -> Target:
         return cls(**data)
+
+
+_LARGEST_LABEL = float(np.finfo("float32").max)  # training runs in float32
+
+
+def _finite_labels(arr: np.ndarray) -> np.ndarray:
+    """`arr`, once every value is finite and within float32's range."""
+    bad = ~(np.abs(arr) <= _LARGEST_LABEL)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise LabelError(
+            f"regression labels must be finite numbers within float32's range (|x| <= 3.4e38)."
+            f" Received {int(bad.sum())} that are not, the first {float(arr[first])!r} "
+            f"(row {first}). Remove or fix those rows."
+        )
+    return arr
 
 
 def _match(positive: Any, distinct: list) -> Any:

@@ -8,6 +8,7 @@ model written by hand in plain Keras.
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from dataclasses import asdict, dataclass, field
 
@@ -16,6 +17,7 @@ import numpy as np
 from embedlab.errors import ConfigError
 
 log = logging.getLogger(__name__)
+SEED_MAX = 2**32 - 1  # numpy's and JAX's seeds are 32-bit
 
 
 @dataclass
@@ -52,11 +54,23 @@ class TrainSettings:
                 "`validation_split` must be in [0, 1). "
                 f"Received: validation_split={self.validation_split!r}."
             )
-        if self.patience < 0:
-            raise ConfigError(f"`patience` must be >= 0. Received: patience={self.patience!r}.")
-        if not self.learning_rate > 0:
+        if not isinstance(self.patience, int | np.integer) or self.patience < 0:
             raise ConfigError(
-                f"`learning_rate` must be > 0. Received: learning_rate={self.learning_rate!r}."
+                f"`patience` must be an integer >= 0. Received: patience={self.patience!r}."
+            )
+        rate = self.learning_rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float | np.number) or not (
+                math.isfinite(rate) and rate > 0):
+            raise ConfigError(
+                "`learning_rate` must be a positive finite number (e.g. 1e-3). "
+                f"Received: learning_rate={rate!r}."
+            )
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+                0 <= seed <= SEED_MAX):
+            raise ConfigError(
+                f"`seed` must be an integer from 0 to {SEED_MAX} (2**32 - 1). "
+                f"Received: seed={seed!r}. Pass a seed in that range."
             )
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(
@@ -87,6 +101,7 @@ class History:
     best_epoch: int | None = None
     stopped_early: bool = False
     monitor: str = "val_loss"
+    warnings: list[str] = field(default_factory=list)  # e.g. a run that ended at chance
 
     def __post_init__(self) -> None:
         self.validation: tuple[np.ndarray, np.ndarray] | None = None  # (targets, outputs)
@@ -179,6 +194,7 @@ def train(
         EpochTimer,
         KeepBestEarlyStopping,
         RowsProgress,
+        StopOnNonFinite,
         ValidationAUC,
     )
 
@@ -220,7 +236,7 @@ def train(
             {"name": phase.name, "start_epoch": start, "learning_rate": rate,
              "trainable_embedding": phase.trainable_embedding}
         )
-        stop = []
+        stop = [StopOnNonFinite(rate)]
         if validation is not None:
             if monitor == "val_auc":
                 stop.append(ValidationAUC(*validation, settings.batch_size))
@@ -255,7 +271,7 @@ def train(
             history.epochs.append(row)
             if validation is not None and sign * row[monitor] < best - 1e-4:
                 best, history.best_epoch, improved = sign * row[monitor], start + i + 1, True
-        if stop and stop[-1].stopped_epoch > 0:
+        if validation is not None and stop[-1].stopped_epoch > 0:
             history.stopped_early = True
         if validation is not None:
             # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
@@ -270,7 +286,44 @@ def train(
         # or error plot is drawn from when there is no test set. Not part of to_dict().
         outputs = model.predict(validation[0], batch_size=max(256, settings.batch_size), verbose=0)
         history.validation = (validation[1], np.asarray(outputs))
+        warning = chance_warning(task, *history.validation)
+        if warning:
+            history.warnings.append(warning)
+            log.warning("warning: %s", warning)
     return history
+
+
+def chance_warning(task: str, y: np.ndarray, outputs: np.ndarray) -> str | None:
+    """A warning when the kept model does no better on its validation rows than chance
+    (AUC 0.5, the most common class, the mean), else None."""
+    y, outputs = np.asarray(y), np.asarray(outputs, dtype="float64")
+    if len(y) < 2 or not np.isfinite(outputs).all():
+        return None
+    advice = "the model did not learn; try another --learning-rate, more epochs or more data."
+    if task == "binary":
+        from embedlab.training.metrics import roc_auc
+
+        truth = y.reshape(-1).astype("int64")
+        if truth.min() == truth.max():
+            return None
+        auc = roc_auc(truth, outputs.reshape(-1))
+        if auc <= 0.52:
+            return f"the validation AUC ended at {auc:.3f}, no better than chance (0.5): {advice}"
+    elif task == "multiclass":
+        truth = y.reshape(-1).astype("int64")
+        accuracy = float(np.mean(outputs.argmax(axis=-1) == truth))
+        majority = float(np.bincount(truth).max() / len(truth))
+        if accuracy <= majority + 0.005:
+            return (f"the validation accuracy ended at {accuracy:.3f}, no better than always "
+                    f"answering the most common class ({majority:.3f}): {advice}")
+    else:
+        truth = y.reshape(-1).astype("float64")
+        error = float(np.mean((outputs.reshape(-1) - truth) ** 2))
+        spread = float(np.var(truth))
+        if spread > 0 and error >= 0.99 * spread:
+            return (f"the validation error ended at {error:.4g} (mean squared), no better than "
+                    f"predicting the mean ({spread:.4g}): {advice}")
+    return None
 
 
 # What each model was last compiled for, so a call that changes nothing keeps Keras's
