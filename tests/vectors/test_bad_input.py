@@ -151,3 +151,26 @@ def test_lines_longer_than_a_chunk(tmp_path, monkeypatch):
         wv = WordVectors.load(path, cache=False)
         assert len(wv) == 30 and wv.vector_size == 20
         np.testing.assert_array_equal(wv["w29"], np.arange(29, 49))
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_header_claiming_a_huge_dimension_is_refused_at_once(tmp_path, suffix):
+    import gzip
+    import resource
+
+    body = b"200 1000000000\n" + b"".join(b"w%d 0.5 0.25 1\n" % i for i in range(200))
+    data = gzip.compress(body) if suffix else body
+    path = _write(tmp_path, "huge.txt" + suffix, data)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(VectorsError, match="1,000,000,000|1000000000"):
+        WordVectors.load(path, cache=False)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000  # a claim of 200 x 1e9 floats (800 GB) allocates nothing
+
+
+@pytest.mark.parametrize("header", [b"3 -5\n", b"-3 3\n"])
+def test_a_negative_header_is_called_a_damaged_header(tmp_path, header):
+    path = _write(tmp_path, "neg.txt", header + GOOD)
+    with pytest.raises(VectorsError, match="word2vec 'count dim' header") as info:
+        WordVectors.load(path, cache=False)
+    assert "glove format" not in str(info.value)

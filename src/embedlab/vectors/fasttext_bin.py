@@ -4,8 +4,11 @@ The model's input matrix holds one row per word, then `bucket` rows of character
 n-grams. A word's vector is the average of its own row and the rows of its n-grams; an
 unknown word's vector is the average of its n-gram rows. N-grams are taken over the
 UTF-8 bytes of ``"<" + word + ">"`` on character boundaries, hashed with 32-bit FNV-1a
-(bytes sign-extended, as fastText does) modulo `bucket`. Hashing is vectorised with
-numpy over many words at once; the input matrix is memory-mapped, never copied whole.
+(bytes sign-extended, as fastText does) modulo `bucket` (see `embedlab.vectors.ngrams`).
+The input matrix is memory-mapped, never copied whole.
+
+The file is untrusted: every count, size and length its header gives is checked against
+the file's real size before anything is allocated for it.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ import pyarrow as pa
 
 from embedlab.errors import VectorsError
 from embedlab.vectors import formats
+from embedlab.vectors.ngrams import ngram_buckets, row_sums
 from embedlab.vectors.parsed import LoadStats, Parsed, finish, nonfinite_rows
 
 VERSIONS = (11, 12)
 _ARGS = struct.Struct("<12id")  # dim ws epoch minCount neg wordNgrams loss model bucket
 #                                 minn maxn lrUpdateRate, then t
 _DICT = struct.Struct("<3i2q")  # size nwords nlabels ntokens pruneidx_size
-_FNV_OFFSET = np.uint32(2166136261)
-_FNV_PRIME = np.uint32(16777619)
+NGRAMS_PER_BYTE = 16  # far above real models (under 0.3): more means a damaged header
+
+__all__ = ["SubwordTable", "compose_word_vectors", "ngram_buckets", "read_fasttext"]
 
 
 @dataclass
@@ -62,81 +67,10 @@ class SubwordTable:
         if not self.usable or not words:
             return out, counts
         encoded = [w.encode("utf-8") for w in words]
-        for lo, hi in _batches(encoded, dim):
-            rows, owner = ngram_buckets(encoded[lo:hi], self.minn, self.maxn, self.bucket)
-            sums, seg_counts, seg_owner = _segment_sums(self.ngrams, rows, owner)
-            out[lo + seg_owner] = sums / seg_counts[:, None]
-            counts[lo + seg_owner] = seg_counts
+        sums, counts = row_sums(self.ngrams, encoded, self.minn, self.maxn, self.bucket)
+        seen = counts > 0
+        out[seen] = sums[seen] / counts[seen, None]
         return out, counts
-
-
-def ngram_buckets(
-    words: Sequence[bytes], minn: int, maxn: int, bucket: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bucket of every n-gram of every word, and the index of the word it belongs to.
-
-    N-grams come word by word, and within a word by start character then length, the
-    order fastText adds them in.
-    """
-    if not words or maxn < 1 or bucket < 1:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    padded = [b"<" + w + b">" for w in words]
-    lengths = np.fromiter((len(p) for p in padded), dtype=np.int64, count=len(padded))
-    offsets = np.zeros(len(padded) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    buf = np.frombuffer(b"".join(padded), dtype=np.uint8)
-    char_start = np.append((buf & 0xC0) != 0x80, True)
-    bounds = np.flatnonzero(char_start)  # byte position of each character start, + the end
-    first = np.searchsorted(bounds, offsets)  # boundary index of each word's first char
-    nchars = np.diff(first)
-    owner_of = np.repeat(np.arange(len(padded)), nchars)
-    t = np.arange(first[-1])
-    word_end = first[owner_of + 1]  # boundary index one past the word's last character
-    starts, ends, owners, order_t, order_n = [], [], [], [], []
-    for n in range(max(1, minn), maxn + 1):
-        ok = t + n <= word_end
-        if n == 1:
-            ok &= (t != first[owner_of]) & (t + 1 != word_end)
-        sel = t[ok]
-        starts.append(bounds[sel])
-        ends.append(bounds[sel + n])
-        owners.append(owner_of[sel])
-        order_t.append(sel)
-        order_n.append(np.full(len(sel), n))
-    start, end = np.concatenate(starts), np.concatenate(ends)
-    owner, tt, nn = np.concatenate(owners), np.concatenate(order_t), np.concatenate(order_n)
-    order = np.lexsort((nn, tt))
-    start, end, owner = start[order], end[order], owner[order]
-    hashes = np.full(len(start), _FNV_OFFSET, dtype=np.uint32)
-    span = end - start
-    last = len(buf) - 1
-    for k in range(int(span.max()) if len(span) else 0):
-        active = span > k
-        byte = buf[np.minimum(start + k, last)].view(np.int8).astype(np.int32).view(np.uint32)
-        hashes = np.where(active, (hashes ^ byte) * _FNV_PRIME, hashes)
-    return (hashes % np.uint32(bucket)).astype(np.int64), owner
-
-
-def _batches(encoded: Sequence[bytes], dim: int) -> list[tuple[int, int]]:
-    """Word ranges whose gathered n-gram rows stay near 64 MB."""
-    per_word = 40 * dim * 4
-    size = max(1, (64 << 20) // per_word)
-    return [(lo, min(len(encoded), lo + size)) for lo in range(0, len(encoded), size)]
-
-
-def _segment_sums(
-    table: np.ndarray, rows: np.ndarray, owner: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sum of table[rows] per owner (owners sorted); return sums, counts, owners present."""
-    if len(rows) == 0:
-        dim = table.shape[1]
-        return np.empty((0, dim), np.float32), np.empty(0, np.int64), np.empty(0, np.int64)
-    cut = np.flatnonzero(np.diff(owner)) + 1
-    seg_start = np.concatenate([[0], cut])
-    gathered = np.asarray(table[rows], dtype=np.float32)
-    sums = np.add.reduceat(gathered, seg_start, axis=0)
-    counts = np.diff(np.append(seg_start, len(rows)))
-    return sums, counts, owner[seg_start]
 
 
 def read_fasttext(path: Path, *, limit: int | None = None, on_nonfinite: str = "error") -> Parsed:
@@ -247,21 +181,15 @@ def _read_entries(
 def compose_word_vectors(
     table: np.ndarray, words: Sequence[bytes], minn: int, maxn: int, bucket: int, nwords: int
 ) -> np.ndarray:
-    """Each word's vector: the mean of its own row and its n-gram rows ("</s>" has none)."""
-    dim = table.shape[1]
-    out = np.empty((len(words), dim), dtype=np.float32)
-    for lo, hi in _batches(words, dim):
-        chunk = list(words[lo:hi])
+    """Each word's vector: the mean of its own row and its n-gram rows ("</s>" has none),
+    summed in the order fastText sums them (the word's own row first)."""
+    out = np.empty((len(words), table.shape[1]), dtype=np.float32)
+    for lo in range(0, len(words), 1 << 16):
+        chunk = list(words[lo : lo + (1 << 16)])
         ngram_words = [w if w != b"</s>" else None for w in chunk]
-        present = [i for i, w in enumerate(ngram_words) if w is not None]
-        rows, owner = ngram_buckets([chunk[i] for i in present], minn, maxn, bucket)
-        owner = np.asarray(present, dtype=np.int64)[owner] if len(owner) else owner
-        # The word's own row first, then its n-gram rows: the order fastText sums them in.
-        own = np.arange(hi - lo, dtype=np.int64)
-        all_rows = np.concatenate([lo + own, rows + nwords])
-        all_owner = np.concatenate([own, owner])
-        rank = np.concatenate([np.zeros(len(own), np.int64), np.ones(len(rows), np.int64)])
-        order = np.lexsort((rank, all_owner))
-        sums, counts, seg_owner = _segment_sums(table, all_rows[order], all_owner[order])
-        out[lo + seg_owner] = sums / counts[:, None].astype(np.float32)
+        own = np.arange(lo, lo + len(chunk), dtype=np.int64)
+        sums, counts = row_sums(
+            table, ngram_words, minn, maxn, bucket, ngram_offset=nwords, own=own
+        )
+        out[lo : lo + len(chunk)] = sums / (counts + 1)[:, None].astype(np.float32)
     return out

@@ -46,7 +46,7 @@ _COMPRESSION_MAGIC = {
     b"\xfd7zXZ\x00": "xz",
 }
 _OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
-_HEADER = re.compile(rb"^\s*(\d+)[ \t]+(\d+)\s*$")
+_HEADER = re.compile(rb"^\s*([+-]?\d{1,4000})[ \t]+([+-]?\d{1,4000})\s*$")
 _NUMBER = re.compile(
     rb"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)$", re.IGNORECASE
 )
@@ -147,7 +147,11 @@ def is_number(field: bytes) -> bool:
 
 
 def parse_header(line: bytes) -> tuple[int, int] | None:
-    """The (count, dim) of a word2vec header line, or None when the line is not one."""
+    """The (count, dim) of a word2vec header line, or None when the line is not one.
+
+    A sign is accepted, so that a header with a negative count or dimension is read as a
+    (damaged) header and the reader says so, rather than as a line of a headerless file.
+    """
     match = _HEADER.match(line)
     if not match:
         return None
@@ -183,6 +187,8 @@ def detect_format(path: str | os.PathLike) -> str:
     header = parse_header(first)
     if header is not None:
         rest = head[newline + 1 :] if newline >= 0 else b""
+        if header[1] < 1:
+            return "word2vec"  # a damaged header: the text reader names it
         return "word2vec" if _looks_like_text(rest, header[1]) else "word2vec-binary"
     return "glove"
 

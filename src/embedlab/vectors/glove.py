@@ -31,6 +31,7 @@ from embedlab.vectors.parsed import (
     Parsed,
     Progress,
     allocate_matrix,
+    claim_error,
     finish,
     grow_matrix,
 )
@@ -94,8 +95,7 @@ def read_text(
             data = b"" if newline < 0 else data[newline + 1 :]
             data = mapped.head(FIRST_BYTES, skipped) if mapped else reader.complete_line(data)
             first_line = 2
-            if dim < 1:
-                raise VectorsError(f"line 1 of {name!r} says the vectors have {dim} dimensions.")
+            _check_header(name, count, dim, None if compressed else total - skipped)
         else:
             dim = _sniff_dim(data, name)
         trailing = _trailing_space(data)
@@ -151,7 +151,7 @@ def _read_body(
     progress: Callable[[], None] | None,
 ) -> Parsed:
     stats = LoadStats()
-    matrix = allocate_matrix(max(estimate, 1), dim, populate=not compressed)
+    matrix: np.ndarray | None = None  # allocated once a line has shown `dim` values
     rows, line_offset = 0, first_line
     word_chunks: list[pa.Array] = []
     hash_chunks: list[np.ndarray] = []
@@ -192,9 +192,12 @@ def _read_body(
             n = limit - rows
             nlines = int(result.row_lines[n - 1]) + 1 if result.row_lines is not None and n else n
             done = True
-        if rows + n > len(matrix):
+        if n and matrix is None:
+            matrix = allocate_matrix(max(estimate, n), dim, populate=not compressed)
+        elif n and rows + n > len(matrix):
             matrix = grow_matrix(matrix, rows, max(rows + n, int(len(matrix) * 1.5) + 1024))
-        _copy_rows(matrix, rows, result.blocks, n)
+        if n:
+            _copy_rows(matrix, rows, result.blocks, n)
         word_chunks.append(result.words.slice(0, n))
         hash_chunks.append(result.hashes[:n])
         if result.nonfinite is not None and len(result.nonfinite):
@@ -222,7 +225,7 @@ def _read_body(
                 f"{data_lines}. Is the file truncated, or the header wrong? Fix the header "
                 f"count (or read it as format='glove' after removing the header)."
             )
-    if rows == 0:
+    if rows == 0 or matrix is None:
         raise VectorsError(f"The vectors file {name!r} holds no vectors (all lines skipped).")
     matrix = matrix[:rows]  # the unused tail of the estimate is never touched
     raw_words = pa.concat_arrays(word_chunks) if len(word_chunks) != 1 else word_chunks[0]
@@ -236,6 +239,30 @@ def _read_body(
         describe_row=lambda row: f"line {bad_lines.get(row, '?')} of {name!r}",
         hashes=np.concatenate(hash_chunks),
     )
+
+
+def _check_header(name: str, count: int, dim: int, body: int | None) -> None:
+    """Refuse a 'count dim' header that no file of this size can hold, before allocating.
+
+    A line of `dim` values takes at least 2 * dim bytes (a separator and a digit each);
+    `body` is the size of the file after the header (None for a compressed file, whose
+    lines are then checked as they come). A word count the file cannot hold costs nothing
+    (rows are allocated for what the file's size allows) and is reported, with the real
+    count, once the lines are read.
+    """
+    if dim < 1 or count < 0:
+        what = f"{dim} dimensions" if dim < 1 else f"{count} words"
+        raise VectorsError(
+            f"line 1 of {name!r} is a word2vec 'count dim' header that says {what}; a header "
+            f"needs a word count of 0 or more and a dimension of 1 or more. It reads "
+            f"'{count} {dim}'. Fix the header, or remove it and read the file as format='glove'."
+        )
+    if body is None:
+        return
+    fix = "Fix the header's 'count dim'."
+    if 2 * dim > body + 1:
+        claim = f"{dim:,} dimensions (a line of {dim:,} values)"
+        raise claim_error(name, claim, 2 * dim, body, fix)
 
 
 def _bad_line_message(name: str, fmt: str, line: int, detail: str, count: int | None) -> str:
@@ -288,17 +315,19 @@ def _estimate_rows(data: bytes, total: int, compressed: bool, target: int | None
     """Rows to allocate at first: the count asked for, or a guess from the file size.
 
     The matrix grows (into a larger one) when the guess is short; its unused tail is left.
-    A line holds at least 2 * dim bytes, which bounds a count read from a damaged header.
+    A line holds at least 2 * dim bytes, which bounds every guess and a count read from a
+    damaged header (a compressed file is taken to be at most 4 times its size at first).
     """
     lines = max(1, data.count(b"\n"))
     per_line = max(1.0, len(data) / lines)
     size = total * (4 if compressed else 1)
-    guess = int(size / per_line * 1.02) + 64
+    most = size // (2 * dim) + 1
+    guess = min(int(size / per_line * 1.02) + 64, most)
     if target is None:
         return guess
     if compressed:
-        return max(1, min(target, 4 * guess))
-    return max(1, min(target, total // (2 * dim) + 1))
+        return max(1, min(target, 4 * guess, most))
+    return max(1, min(target, most))
 
 
 def write_text(

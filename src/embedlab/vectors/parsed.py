@@ -109,6 +109,22 @@ def grow_matrix(matrix: np.ndarray, used: int, rows: int) -> np.ndarray:
     return bigger
 
 
+def claim_error(name: str, claim: str, needed: int, size: int, fix: str) -> VectorsError:
+    """The error for a header claim that the file cannot hold (checked before allocating).
+
+    Args:
+        name: String. The file.
+        claim: String. What the header says, e.g. "200 words of 1000000000 dimensions".
+        needed: Integer. The fewest bytes a file making that claim holds.
+        size: Integer. The real size of the file (or of the part the claim is about).
+        fix: String. What to do.
+    """
+    return VectorsError(
+        f"The header of {name!r} says {claim}, which needs at least {needed:,} bytes, but "
+        f"the file holds {size:,}. Is the header damaged or the file truncated? {fix}"
+    )
+
+
 def check_policies(on_bad_line: str, on_nonfinite: str) -> None:
     if on_bad_line not in BAD_LINE_POLICIES:
         raise ConfigError(

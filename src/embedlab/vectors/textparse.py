@@ -88,6 +88,8 @@ def _parse_fast(
     source, arrow: pa.Buffer, start: int, end: int, dim: int, trailing: bool
 ) -> Chunk | None:
     """Arrow's CSV reader on source[start:end]; None when a line is irregular."""
+    if 2 * dim > end - start + 1:
+        return None  # no line here can hold `dim` values: the line path says which is short
     if source[start : start + len(BOM)] == BOM:
         return None
     if source.find(b"\r", start, end) >= 0:

@@ -23,7 +23,9 @@ from embedlab.vectors.parsed import (
     Parsed,
     Progress,
     allocate_matrix,
+    claim_error,
     finish,
+    grow_matrix,
     nonfinite_rows,
 )
 
@@ -53,17 +55,30 @@ def read_binary(
                 f"binary word2vec format does. Is this really the word2vec-binary format?"
             )
         count, dim = header
-        if dim < 1:
-            raise VectorsError(f"The header of {name!r} says the vectors have {dim} dimensions.")
+        if dim < 1 or count < 0:
+            what = f"{dim} dimensions" if dim < 1 else f"{count} words"
+            raise VectorsError(
+                f"The 'count dim' header of {name!r} says {what}; a header needs a word count "
+                f"of 0 or more and a dimension of 1 or more. Is the file damaged?"
+            )
         nbytes = 4 * dim
         wanted = count if limit is None else min(count, limit)
-        if stream is raw and wanted > total // (nbytes + 2) + 1:
-            raise VectorsError(
-                f"The header of {name!r} says {count} words of {dim} dimensions, but the file "
-                f"({total} bytes) has room for at most {total // (nbytes + 2)}. Is the file "
-                f"truncated, or the header wrong?"
+        body = total - (newline + 1)
+        if stream is raw and wanted > body // (nbytes + 1) + 1:
+            # A record is at least a space (after an empty word) and 4 bytes per value; a
+            # count one past that is read, and then named for what it is (a truncated file).
+            raise claim_error(
+                name,
+                f"{count:,} words of {dim:,} dimensions",
+                wanted * (nbytes + 1),
+                body,
+                f"It has room for at most {body // (nbytes + 1):,} such words. "
+                f"Fix the header's 'count dim'.",
             )
-        matrix = allocate_matrix(wanted, dim)
+        # A compressed file's size is known only once read: rows are allocated as records
+        # arrive (at first for 4 times the compressed size), never for the header's count.
+        room = wanted if stream is raw else min(wanted, 4 * total // (nbytes + 1) + 64)
+        matrix: np.ndarray | None = None
         word_chunks: list[pa.Array] = []
         bad_rows: list[np.ndarray] = []
         rows, buf, eof, starved = 0, data[newline + 1 :], False, False
@@ -83,6 +98,11 @@ def read_binary(
                     f"the file is truncated (or the header count is wrong)."
                 )
             if n:
+                if matrix is None:
+                    matrix = allocate_matrix(max(room, n), dim)
+                elif rows + n > len(matrix):
+                    bigger = min(wanted, max(rows + n, int(len(matrix) * 1.5) + 1024))
+                    matrix = grow_matrix(matrix, rows, bigger)
                 words, block = _gather(buf, starts, ends, nbytes)
                 matrix[rows : rows + n] = block.view("<f4").reshape(n, dim)
                 word_chunks.append(words)
@@ -96,6 +116,11 @@ def read_binary(
                 f"The header of {name!r} says {count} words, but more data follows the last "
                 f"of them. Is the header count wrong?"
             )
+        if matrix is None:
+            raise VectorsError(
+                f"The header of {name!r} says {count} words: the file holds no vectors."
+            )
+        matrix = matrix[:rows]
         stats = LoadStats(lines=rows)
         raw_words = pa.concat_arrays(word_chunks) if len(word_chunks) != 1 else word_chunks[0]
         all_bad = np.concatenate(bad_rows) if bad_rows else np.empty(0, dtype=np.int64)
