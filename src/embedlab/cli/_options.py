@@ -15,6 +15,12 @@ REPORT_OPT = typer.Option(
     True, "--report/--no-report", help="Also write the bundle's HTML report (report.html)."
 )
 
+RESUME_OPT = typer.Option(
+    False, "--resume",
+    help="Continue an interrupted run of this same command from the checkpoint it kept "
+    "beside the output (.NAME.checkpoint, written after every epoch).",
+)
+
 
 def keras_verbosity() -> int:
     """Keras's progress output for this terminal: none with --quiet, a bar on a terminal,

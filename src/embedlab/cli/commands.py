@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli._options import REPORT_OPT, TABLES_OPT, keras_verbosity, table_updates
+from embedlab.cli._options import (
+    REPORT_OPT,
+    RESUME_OPT,
+    TABLES_OPT,
+    keras_verbosity,
+    table_updates,
+)
 
 train_app = typer.Typer(
     help="Train a model and save it as a bundle.", no_args_is_help=True,
@@ -52,6 +58,7 @@ def train_text(
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
     report: bool = REPORT_OPT,
+    resume: bool = RESUME_OPT,
     vectors: str = typer.Option(
         None, "--vectors", help="Pre-trained vectors: a file or a name (glove-6b-50d)."
     ),
@@ -94,7 +101,7 @@ def train_text(
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
         vectors_std=vectors_std or None, sparse=table_updates(tables),
-        verbose=keras_verbosity(), report=report,
+        verbose=keras_verbosity(), report=report, resume=resume,
     )
     print_train_report(report)
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import typer
 
 from embedlab.cli import _output as out
-from embedlab.cli._options import REPORT_OPT, TABLES_OPT, keras_verbosity, table_updates
+from embedlab.cli._options import (
+    REPORT_OPT,
+    RESUME_OPT,
+    TABLES_OPT,
+    keras_verbosity,
+    table_updates,
+)
 from embedlab.errors import ConfigError
 
 
@@ -116,6 +122,7 @@ def train_tabular(
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
     report: bool = REPORT_OPT,
+    resume: bool = RESUME_OPT,
 ) -> None:
     """Train a model on a table: entity embeddings for categorical columns.
 
@@ -147,6 +154,7 @@ def train_tabular(
         hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
         class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
+        resume=resume,
         sparse=table_updates(tables),
     )
     out.info(f"task: {report.task} ({report.task_reason})")
@@ -242,6 +250,7 @@ def train_recommender(
         "Parquet files, or a Parquet or CSV file of 1 GiB or more).",
     ),
     report: bool = REPORT_OPT,
+    resume: bool = RESUME_OPT,
 ) -> None:
     """Train user and item embeddings from ratings or implicit feedback.
 
@@ -265,6 +274,7 @@ def train_recommender(
         min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, validation_split=validation_split,
         patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
+        resume=resume,
         min_count=min_count, hash_buckets=_buckets(hash_buckets), sparse=table_updates(tables),
         stream=stream,
     )

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+
 from embedlab import artifacts, atomic, locks
 from embedlab.inspect.report import report_after_training
 from embedlab.models.base import EmbeddingModel
+from embedlab.training.checkpoint import Checkpoint, checkpoint_path
 
 
 def save_with_report(
@@ -32,14 +37,52 @@ def save_with_report(
 
 
 @contextlib.contextmanager
-def claim_output(output: str | os.PathLike) -> Iterator[Path]:
+def claim_output(output: str | os.PathLike, model: EmbeddingModel | None = None, *,
+                 resume: bool = False, run: dict | None = None) -> Iterator[Path]:
     """Hold a training run's output from start-up to commit: checked (a new or empty
     directory, or an older bundle; in a writable place) and locked before any data is read,
-    with what killed runs left beside it removed."""
+    with what killed runs left beside it removed.
+
+    With a `model`, the run keeps a checkpoint beside the output after every epoch
+    (`.NAME.checkpoint`, see `embedlab.training.checkpoint`): with `resume` it continues
+    from the one an interrupted run of the same command (`run`: its options and inputs)
+    left, else an older one is discarded. It is removed once the bundle is written."""
     path = artifacts.check_output(output)
     with locks.output_lock(path):
         atomic.remove_stale(path, locked=True)
+        checkpoint = None
+        if model is not None:
+            checkpoint = Checkpoint(checkpoint_path(path), run_fingerprint(run or {}),
+                                    resume=resume)
+            if not resume:
+                checkpoint.discard()
+            model.checkpoint = checkpoint
         yield path
+        if checkpoint is not None:
+            checkpoint.discard()
+            model.checkpoint = None
+
+
+def run_fingerprint(run: dict) -> str:
+    """A digest of a run's options and inputs: a file or folder by its path, sizes and
+    modification times, a table by its schema and size."""
+
+    def identity(value):
+        if isinstance(value, pa.Table):
+            return ["table", str(value.schema), value.num_rows, value.nbytes]
+        if isinstance(value, str | os.PathLike) and Path(value).exists():
+            root = Path(value).resolve()
+            files = sorted(root.rglob("*")) if root.is_dir() else [root]
+            return ["file", str(root), [(str(f), f.stat().st_size, f.stat().st_mtime_ns)
+                                        for f in files[:10_000] if f.is_file()]]
+        if isinstance(value, dict):
+            return {str(k): identity(v) for k, v in sorted(value.items(), key=str)}
+        if isinstance(value, list | tuple):
+            return [identity(v) for v in value]
+        return repr(value)
+
+    text = json.dumps(identity(run), sort_keys=True)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(kw_only=True)

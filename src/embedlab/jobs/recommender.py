@@ -54,6 +54,7 @@ def train_recommender(
     verbose: int = 0,
     report: bool = True,
     stream: bool | None = None,
+    resume: bool = False,
     **options,
 ) -> tuple[RecommenderReport, Recommender]:
     """Train a Recommender on an interactions file, evaluate, save the bundle and (with
@@ -76,6 +77,8 @@ def train_recommender(
         stream: Optional boolean. Read `data` in record batches, never whole
             (`Recommender.fit_stream`); None (default): for a directory of Parquet files, or
             a Parquet or CSV file of `STREAM_FROM_BYTES` or more.
+        resume: Boolean. Continue an interrupted run of the same command from the
+            checkpoint it kept beside `output` (see `train_text`).
         **options: Recommender's keyword arguments.
     """
     start = time.perf_counter()
@@ -98,7 +101,9 @@ def train_recommender(
     streamed = should_stream(data, stream, holdout)
     # options checked before any reading
     model = Recommender(implicit=is_implicit, verbose=verbose, **options)
-    with claim_output(output):
+    run = {"kind": "recommender", "data": data, "columns": wanted, "implicit": is_implicit,
+           "test": test, "holdout": holdout, "streamed": streamed, "options": options}
+    with claim_output(output, model, resume=resume, run=run):
         if streamed:
             model.fit_stream(data, user=user, item=item, rating=rating)
             return _evaluate_and_save(model, user=user, item=item, rating=rating,

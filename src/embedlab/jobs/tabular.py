@@ -41,16 +41,19 @@ def train_tabular(
     test: str | os.PathLike | pa.Table | None = None,
     verbose: int = 0,
     report: bool = True,
+    resume: bool = False,
     **options,
 ) -> tuple[TabularReport, TabularModel]:
     """Train a TabularModel on a labelled file, evaluate once on `test`, save the bundle
     and (with `report`) its HTML report.
 
-    `options` are TabularModel's keyword arguments. Returns (report, model).
+    `options` are TabularModel's keyword arguments; `resume` as `train_text`. Returns
+    (report, model).
     """
     start = time.perf_counter()
     model = TabularModel(verbose=verbose, **options)  # options checked before any reading
-    with claim_output(output):
+    run = {"kind": "tabular", "data": data, "test": test, "label": label, "options": options}
+    with claim_output(output, model, resume=resume, run=run):
         return _train(model, data, label=label, output=output, test=test, report=report,
                       start=start)
 

@@ -44,16 +44,21 @@ def train_text(
     test: str | os.PathLike | pa.Table | None = None,
     verbose: int = 0,
     report: bool = True,
+    resume: bool = False,
     **options,
 ) -> tuple[TrainReport, Any]:
     """Train a TextClassifier on a labelled file, evaluate once on `test`, save the bundle
     and (with `report`) its HTML report, `report.html` inside it.
 
-    `options` are TextClassifier's keyword arguments. Returns (report, classifier).
+    `options` are TextClassifier's keyword arguments. A checkpoint is kept beside the
+    output after every epoch; `resume` continues an interrupted run of the same command
+    from it. Returns (report, classifier).
     """
     start = time.perf_counter()
     clf = TextClassifier(verbose=verbose, **options)  # options checked before any reading
-    with claim_output(output):
+    run = {"kind": "text", "data": data, "test": test, "text": text, "label": label,
+           "options": options}
+    with claim_output(output, clf, resume=resume, run=run):
         return _train(clf, data, text=text, label=label, output=output, test=test,
                       report=report, start=start, options=options)
 

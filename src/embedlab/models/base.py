@@ -110,6 +110,8 @@ class EmbeddingModel:
         evaluation: Optional dict. What a report draws of an evaluation.
         attributes: Dict. Per-row attributes of each table (`{table: {name: array}}`).
         data_summary: Dict. What the training data held.
+        checkpoint: Optional `embedlab.training.checkpoint.Checkpoint`. Set before `fit`
+            to write a checkpoint after every epoch and to resume from one.
     """
 
     kind: ClassVar[str] = ""
@@ -124,6 +126,7 @@ class EmbeddingModel:
         self.evaluation: dict | None = None
         self.attributes: dict[str, dict[str, np.ndarray]] = {}
         self.manifest_data: dict = {}
+        self.checkpoint = None
         self._model = None
         self._bundle: Path | None = None
 

@@ -214,7 +214,8 @@ class Recommender(RankingMixin, EmbeddingModel):
         x["user"] = check_ids(x["user"], self.users.input_dim, what="user ids")
         x["item"] = check_ids(x["item"], self.items.input_dim, what="item ids")
         self.history = train(self.model, x, y, task="binary" if self.implicit else "regression",
-                             settings=self.settings, verbose=self.verbose, transform=transform)
+                             settings=self.settings, verbose=self.verbose, transform=transform,
+                             checkpoint=self.checkpoint)
         zero_untrained_rows(self.model, self.users.counts, self.items.counts)
         self.attributes = {}
         if values is not None:

@@ -59,7 +59,7 @@ def fit_stream(model, stream: TableStream, *, user: str, item: str, rating: str 
     model.history = train(model.model, None, None,
                           task="binary" if model.implicit else "regression",
                           settings=model.settings, verbose=model.verbose, batches=batches,
-                          validation=validation)
+                          validation=validation, checkpoint=model.checkpoint)
     zero_untrained_rows(model.model, model.users.counts, model.items.counts)
     model.attributes = found.attributes
     if not model.implicit and model.history.validation is not None:

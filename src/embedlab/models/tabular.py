@@ -209,7 +209,7 @@ class TabularModel(EmbeddingModel):
                                      text_dim=self.text_dim, sparse=self.sparse)
         self.history = train(
             self.model, x, target, task=self.target.task, settings=self.settings,
-            verbose=self.verbose,
+            verbose=self.verbose, checkpoint=self.checkpoint,
         )
         if self.encoding != "onehot":
             fill_untrained_rows(self.model, self.preprocessor)

@@ -215,7 +215,7 @@ class TextClassifier(EmbeddingModel):
         self.dim = dim
         self.history = train(
             self.model, x, y, task=self.target.task, settings=self.settings,
-            phases=self._phases(), verbose=self.verbose,
+            phases=self._phases(), verbose=self.verbose, checkpoint=self.checkpoint,
         )
         if self.history.validation is not None:
             self.evaluation = summarize(self.target, *self.history.validation, split="validation")

@@ -71,16 +71,34 @@ class KeepBestEarlyStopping(keras.callbacks.EarlyStopping):
     end the best weights are put back if the last epoch was not the best.
     """
 
-    def __init__(self, *, spill_bytes: int = 64 << 20, **kwargs):
+    def __init__(self, *, spill_bytes: int = 64 << 20, restored: dict | None = None,
+                 **kwargs):
         super().__init__(restore_best_weights=False, **kwargs)
         self.spill_bytes = int(spill_bytes)
         self._kept: list | None = None  # arrays, or paths of .npy files
         self._folder = None
         self._best_is_current = False
+        self.restored = restored  # a checkpoint's state() and "kept" arrays, for a resume
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self._drop()
+        if self.restored is not None:
+            self.best, self.best_epoch = self.restored["best"], self.restored["best_epoch"]
+            self.wait = self.restored["wait"]
+            self._best_is_current = self.restored["best_is_current"]
+            self._kept = self.restored.get("kept")
+
+    def state(self) -> dict:
+        """Where early stopping stands (for a checkpoint); `kept_arrays()` gives the rest."""
+        return {"best": float(self.best), "best_epoch": int(self.best_epoch),
+                "wait": int(self.wait), "best_is_current": bool(self._best_is_current)}
+
+    def kept_arrays(self) -> list[np.ndarray] | None:
+        """The best epoch's weights when they are not the model's current ones."""
+        if self._best_is_current or self._kept is None:
+            return None
+        return [np.load(k) if isinstance(k, str) else k for k in self._kept]
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
@@ -133,6 +151,39 @@ class KeepBestEarlyStopping(keras.callbacks.EarlyStopping):
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+class SaveCheckpoint(keras.callbacks.Callback):
+    """Writes a `Checkpoint` after every epoch (after early stopping has judged it).
+
+    Args:
+        checkpoint: `embedlab.training.checkpoint.Checkpoint`.
+        state: Dict. What the trainer knows of the run before this phase (see
+            `trainer.train`); the epochs of this phase are added as they end.
+        row: Callable `(logs, epoch) -> dict`: the history row of an epoch.
+        early_stopping: Optional `KeepBestEarlyStopping` of this phase.
+        phase_best: Optional list of arrays: an earlier phase's best weights.
+    """
+
+    def __init__(self, checkpoint, state: dict, row, early_stopping=None, phase_best=None):
+        super().__init__()
+        self.checkpoint, self.state, self.row = checkpoint, state, row
+        self.early_stopping, self.phase_best = early_stopping, phase_best
+
+    def on_epoch_end(self, epoch, logs=None):
+        from embedlab.training import checkpoint as saved
+
+        self.state["phase_rows"].append(self.row(logs or {}, epoch))
+        stopping = self.early_stopping
+        state = {**self.state, "phase_stopped": bool(self.model.stop_training),
+                 "early_stopping": None if stopping is None else stopping.state(),
+                 "random": saved.random_state()}
+        self.checkpoint.save(state, {
+            "model": saved.read(self.model.variables),
+            "optimizer": saved.read(self.model.optimizer.variables),
+            "best": None if stopping is None else stopping.kept_arrays(),
+            "phase_best": self.phase_best,
+        })
 
 
 class EpochTimer(keras.callbacks.Callback):

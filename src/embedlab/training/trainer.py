@@ -174,6 +174,7 @@ def train(
     transform=None,
     batches=None,
     validation: tuple | None = None,
+    checkpoint=None,
 ) -> History:
     """Fit `model` on `(x, y)` through its phases, early stopping on a validation split.
 
@@ -183,7 +184,8 @@ def train(
     tables (`SparseEmbedding`) is fitted through a `RowSparseModel` over its layers.
     `batches` (a Keras `PyDataset` with `rows` per epoch, e.g. `StreamBatches`)
     replaces `x` and `y` for data streamed from disk; `validation` is then its held-out
-    `(x, y)`, chosen by the caller.
+    `(x, y)`, chosen by the caller. `checkpoint` (an `embedlab.training.checkpoint.
+    Checkpoint`) is written after every epoch and phase, and resumed from when it says so.
 
     Returns the history: one dict per epoch (loss, metrics, val_*, phase, learning rate).
     The model ends with the weights of its best validation epoch.
@@ -193,10 +195,11 @@ def train(
     from embedlab.training.callbacks import (
         EpochTimer,
         KeepBestEarlyStopping,
-        RowsProgress,
+        SaveCheckpoint,
         StopOnNonFinite,
         ValidationAUC,
     )
+    from embedlab.training.checkpoint import assign, check_shapes, restore, save_phase_end
 
     keras.utils.set_random_seed(settings.seed)
     phases = phases or [Phase(settings.epochs)]
@@ -225,53 +228,75 @@ def train(
     history.monitor = monitor
     best = np.inf
     best_weights = None
-    start = 0
+    start = first = 0
+    resumed = None if checkpoint is None else checkpoint.load()
+    if resumed is not None:
+        first, start, best, best_weights = restore(resumed, checkpoint, fitted, history)
     embedding = _find_embedding(model)
-    for phase in phases:
-        if phase.epochs <= 0:
+    for index, phase in enumerate(phases):
+        if phase.epochs <= 0 or index < first:
             continue
         rate = phase.learning_rate or settings.learning_rate
         _prepare(fitted, embedding, task, rate, phase.trainable_embedding)
+        here = resumed is not None and index == first and resumed.state["phase_rows"]
+        before = {"phase": index, "start": start, "rows_before": list(history.epochs),
+                  "phases": list(history.phases), "phase_start_best": float(best),
+                  "phase_start_best_epoch": history.best_epoch,
+                  "stopped_early": history.stopped_early,
+                  "phase_rows": list(resumed.state["phase_rows"]) if here else []}
         history.phases.append(
             {"name": phase.name, "start_epoch": start, "learning_rate": rate,
              "trainable_embedding": phase.trainable_embedding}
         )
         stop = [StopOnNonFinite(rate)]
+        stopping = None
         if validation is not None:
             if monitor == "val_auc":
                 stop.append(ValidationAUC(*validation, settings.batch_size))
-            stop.append(
-                KeepBestEarlyStopping(
-                    monitor=monitor, mode="max" if sign < 0 else "min",
-                    patience=settings.patience, min_delta=1e-4,
-                )
+            restored = None
+            if here and resumed.state["early_stopping"] is not None:
+                restored = {**resumed.state["early_stopping"], "kept": resumed.best}
+            stopping = KeepBestEarlyStopping(
+                monitor=monitor, mode="max" if sign < 0 else "min",
+                patience=settings.patience, min_delta=1e-4, restored=restored,
             )
-        # a stream is served in order (it shuffles in its own buffer)
-        arrays = {"shuffle": False} if batches is not None else {} if transform is not None else {
-            "y": y_tr, "sample_weight": sample_weight, "batch_size": settings.batch_size,
-            "shuffle": True}
+            stop.append(stopping)
         timer = EpochTimer()
-        shown, keras_verbose = [], verbose
-        if batches is not None and verbose:  # rows/s and the time left, not Keras's bar
-            total = sum(max(p.epochs, 0) for p in phases)
-            shown = [RowsProgress(batches.rows, settings.batch_size, total, live=verbose == 1)]
-            keras_verbose = 0
-        result = fitted.fit(
-            data, validation_data=validation, epochs=start + phase.epochs, initial_epoch=start,
-            verbose=keras_verbose, callbacks=[timer, *stop, *shown, *(callbacks or [])],
-            **arrays,
-        )
-        ran = len(result.history.get("loss", []))
+
+        def row(values: dict, epoch: int, *, phase=phase, rate=rate, timer=timer) -> dict:
+            found = {k: float(v) for k, v in values.items()}
+            found.update(epoch=epoch + 1, phase=phase.name, learning_rate=rate)
+            if timer.seconds:
+                found["seconds"] = round(timer.seconds[-1], 3)
+            return found
+
+        if checkpoint is not None:
+            stop.append(SaveCheckpoint(checkpoint, before, row, stopping, best_weights))
+        if here and resumed.optimizer is not None:
+            fitted.optimizer.build(fitted.trainable_variables)
+            check_shapes("optimizer variables", checkpoint.path, resumed.optimizer,
+                         fitted.optimizer.variables)
+            assign(fitted.optimizer.variables, resumed.optimizer)
+        done = list(before["phase_rows"])
+        finished = here and (resumed.state["phase_stopped"] or len(done) >= phase.epochs)
+        if finished:  # every epoch ran before the kill: end the phase as Keras would have
+            if stopping is not None:
+                stopping.set_model(fitted)
+                stopping.on_train_begin()
+                stopping.on_train_end()
+            new_rows = []
+        else:
+            new_rows = _fit_phase(fitted, data, validation, phases, phase, batches, transform,
+                                  settings, sample_weight, y_tr, verbose,
+                                  [timer, *stop, *(callbacks or [])],
+                                  start=start + len(done), end=start + phase.epochs)
         improved = False
-        for i in range(ran):
-            row = {k: float(v[i]) for k, v in result.history.items()}
-            row.update(epoch=start + i + 1, phase=phase.name, learning_rate=rate)
-            if i < len(timer.seconds):
-                row["seconds"] = round(timer.seconds[i], 3)
-            history.epochs.append(row)
-            if validation is not None and sign * row[monitor] < best - 1e-4:
-                best, history.best_epoch, improved = sign * row[monitor], start + i + 1, True
-        if validation is not None and stop[-1].stopped_epoch > 0:
+        for found in [*done, *new_rows]:
+            history.epochs.append(found)
+            if validation is not None and sign * found[monitor] < best - 1e-4:
+                best, history.best_epoch, improved = sign * found[monitor], found["epoch"], True
+        if stopping is not None and (stopping.stopped_epoch > 0 or (
+                finished and resumed.state["phase_stopped"])):
             history.stopped_early = True
         if validation is not None:
             # EarlyStopping restored this phase's best; keep an earlier phase's if it was better.
@@ -280,7 +305,9 @@ def train(
                     best_weights = model.get_weights()
             elif best_weights is not None:
                 model.set_weights(best_weights)
-        start += ran
+        start += len(done) + len(new_rows)
+        if checkpoint is not None:
+            save_phase_end(checkpoint, fitted, history, index + 1, start, best, best_weights)
     if validation is not None:
         # The best model's outputs on the validation rows: what a report's confusion matrix
         # or error plot is drawn from when there is no test set. Not part of to_dict().
@@ -291,6 +318,36 @@ def train(
             history.warnings.append(warning)
             log.warning("warning: %s", warning)
     return history
+
+
+def _fit_phase(fitted, data, validation, phases, phase, batches, transform, settings,
+               sample_weight, y_tr, verbose, callbacks, *, start: int, end: int) -> list[dict]:
+    """One phase's `fit`, from epoch `start` to `end`; the rows of the epochs it ran."""
+    from embedlab.training.callbacks import RowsProgress
+
+    # a stream is served in order (it shuffles in its own buffer)
+    arrays = {"shuffle": False} if batches is not None else {} if transform is not None else {
+        "y": y_tr, "sample_weight": sample_weight, "batch_size": settings.batch_size,
+        "shuffle": True}
+    shown, keras_verbose = [], verbose
+    if batches is not None and verbose:  # rows/s and the time left, not Keras's bar
+        total = sum(max(p.epochs, 0) for p in phases)
+        shown = [RowsProgress(batches.rows, settings.batch_size, total, live=verbose == 1)]
+        keras_verbose = 0
+    timer = callbacks[0]
+    result = fitted.fit(
+        data, validation_data=validation, epochs=end, initial_epoch=start,
+        verbose=keras_verbose, callbacks=[*callbacks, *shown], **arrays,
+    )
+    rows = []
+    for i in range(len(result.history.get("loss", []))):
+        found = {k: float(v[i]) for k, v in result.history.items()}
+        found.update(epoch=start + i + 1, phase=phase.name,
+                     learning_rate=phase.learning_rate or settings.learning_rate)
+        if i < len(timer.seconds):
+            found["seconds"] = round(timer.seconds[i], 3)
+        rows.append(found)
+    return rows
 
 
 def chance_warning(task: str, y: np.ndarray, outputs: np.ndarray) -> str | None:
