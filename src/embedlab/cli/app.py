@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from embedlab.cli import _output as out
-from embedlab.cli import commands, export, inspect, tabular, vectors
+from embedlab.cli import commands, explore, export, inspect, tabular, vectors
 from embedlab.errors import EmbedlabError
 from embedlab.version import __version__
 
@@ -75,6 +75,7 @@ app.command("export")(export.export)
 app.command("map")(export.map_command)
 app.command("inspect")(inspect.inspect)
 app.command("report")(inspect.report)
+app.command("explore")(explore.explore)
 
 
 def main() -> None:

@@ -170,7 +170,8 @@ def embedding_map(
         vectors: WordVectors. The table; `frequency_order()` picks the rows.
         method: String. One of `METHODS`.
         max_points: Integer. How many of the most frequent rows to map (at least 3).
-        label_top: Integer. How many of the most frequent points get a text label.
+        label_top: Integer. How many points get a text label: the most frequent of those
+            whose labels tell something (see `label_order`).
         color: Optional sequence, one value per row of `vectors`. Numbers give a continuous
             colormap; strings, booleans and integers with few values give categories.
             None and NaN are shown grey, as "unknown".
@@ -192,7 +193,7 @@ def embedding_map(
         _check_aligned("titles", titles, len(vectors))
         labels = [str(titles[i]) if titles[i] else key for i, key in zip(rows, labels, strict=True)]
     counts = None if vectors.counts is None else vectors.counts[rows]
-    labelled = np.arange(min(label_top, len(rows)))
+    labelled = label_order(labels, label_top)
     result = EmbeddingMap(points, labels, rows, counts, labelled, method, ratios, len(vectors))
     if color is not None:
         _check_aligned("color", color, len(vectors))
@@ -201,6 +202,46 @@ def embedding_map(
         result.color_kind, result.color_values, result.categories = kind, shown, categories
         result.color_name = color_name or "colour"
     return result
+
+
+# Words too common to tell anything on a map: English function words and contractions.
+STOP_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it
+its itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them
+themselves then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours yourself yourselves
+'s 're 've 'll 'd 'm n't s t don't can't won't isn't it's i'm
+""".split())
+
+
+def label_order(labels: Sequence[str], limit: int) -> np.ndarray:
+    """Indices of the points worth a text label, in the order to place them: the first
+    `limit` of `labels` (most frequent first) that tell something: not a stop word, not a
+    special token such as `<unk>`, holding a letter or a digit, and not a bare number when
+    most labels are words. The static map and the explorer page both label from this order,
+    skipping a label that would overlap one placed before it."""
+    head = labels[:1000]
+    wordy = 2 * sum(any(c.isalpha() for c in label) for label in head) > len(head)
+    chosen: list[int] = []
+    for index, label in enumerate(labels):
+        if len(chosen) >= limit:
+            break
+        text = label.strip()
+        if not text or text.lower() in STOP_WORDS or _special(text):
+            continue
+        letters = any(c.isalpha() for c in text)
+        if letters or (not wordy and any(c.isdigit() for c in text)):
+            chosen.append(index)
+    return np.array(chosen, dtype=np.int64)
+
+
+def _special(text: str) -> bool:
+    """A vocabulary's own token: `<unk>`, `<pad>`, `[CLS]`, `__label__x`."""
+    short = len(text) <= 12
+    return (short and text[0] + text[-1] in ("<>", "[]")) or text.startswith("__")
 
 
 def classify_colors(values: np.ndarray | Sequence) -> tuple[str, np.ndarray, list[str]]:

@@ -15,11 +15,13 @@ import datetime
 import html
 import logging
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from embedlab import artifacts, atomic
 from embedlab.inspect import plots
+from embedlab.inspect.explore import EXPLORE_PAGE
 from embedlab.inspect.lookup import neighbor_rows, probe_keys
 from embedlab.inspect.tables import EmbeddingTable, bundle_tables
 from embedlab.version import __version__
@@ -52,11 +54,22 @@ def write_report(
     """
     bundle = Path(bundle)
     manifest = artifacts.read_manifest(bundle)
-    page = render(manifest, bundle_tables(bundle, model=model), title=title or str(bundle),
-                  words=words, k=k)
     target = Path(output) if output is not None else bundle / artifacts.REPORT
+    page = render(manifest, bundle_tables(bundle, model=model), title=title or str(bundle),
+                  words=words, k=k, explorer=explorer_link(bundle, target))
     atomic.write_text(target, page)
     return target
+
+
+def explorer_link(bundle: str | os.PathLike, report: str | os.PathLike) -> str | None:
+    """The relative address, from the report file, of the explorer page of the bundle's
+    main table (`BUNDLE/explore.html`, written by `embedlab explore`), or None when there
+    is none."""
+    page = Path(bundle) / EXPLORE_PAGE
+    if not page.is_file():
+        return None
+    relative = os.path.relpath(page.resolve(), Path(report).resolve().parent)
+    return urllib.parse.quote(Path(relative).as_posix())
 
 
 def report_after_training(bundle: str | os.PathLike, model: Any, *,
@@ -80,8 +93,10 @@ def render(
     title: str,
     words: list[str] | None = None,
     k: int = 8,
+    explorer: str | None = None,
 ) -> str:
-    """The report page as a string (see `write_report`)."""
+    """The report page as a string (see `write_report`); `explorer` is the address of the
+    explorer page of the main table, linked from the map section when given."""
     kind = manifest.get("kind", "?")
     parts = [
         _section("settings", "Settings", _settings(manifest)),
@@ -90,7 +105,7 @@ def render(
         _section("metrics", "Metrics", _metrics(manifest)),
         _section("training", "Training curves", _training(manifest)),
         _section("evaluation", "Evaluation", _evaluation(manifest)),
-        _section("map", "Map of the embedding", _maps(tables)),
+        _section("map", "Map of the embedding", _explorer_note(explorer) + _maps(tables)),
         _section("neighbors", "Nearest neighbors", _neighbors(tables, words, k)),
     ]
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -268,9 +283,18 @@ def _maps(tables: dict[str, EmbeddingTable], *, limit: int = 3) -> str:
     if len(tables) > limit:
         parts.append(f"<p class=note>{len(tables) - limit} more tables: draw them with "
                      "<code>embedlab map BUNDLE --table NAME</code>.</p>")
-    parts.append("<p class=note>Labelled: the most frequent entries. Colour: the first "
-                 "attribute of the table (what its training examples said).</p>")
+    parts.append("<p class=note>Labelled: the most frequent entries that tell something "
+                 "(stop words and special tokens are skipped). Colour: the first attribute of "
+                 "the table (what its training examples said).</p>")
     return "".join(parts)
+
+
+def _explorer_note(explorer: str | None) -> str:
+    if explorer is None:
+        return ("<p class=note>Walk the map in a browser (search, neighbors, colours): "
+                "<code>embedlab explore BUNDLE</code>, then draw this report again.</p>")
+    return (f'<p class=explorer><a href="{html.escape(explorer)}">Open the interactive '
+            "explorer</a> of the main table: search, nearest neighbors, colours.</p>")
 
 
 def _neighbors(tables: dict[str, EmbeddingTable], words: list[str] | None, k: int) -> str:
