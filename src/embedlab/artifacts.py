@@ -25,12 +25,13 @@ import os
 import re
 import shutil
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from embedlab import atomic, locks
+from embedlab import arrayfiles, atomic, locks
 from embedlab.errors import BundleError
 from embedlab.version import __version__
 
@@ -193,19 +194,36 @@ def _read_tables(path, layers: list[str], read) -> dict:
 
     archive = Path(path) / MODEL
     try:
+        size = archive.stat().st_size
         with zipfile.ZipFile(archive) as zipped:
+            for info in zipped.infolist():
+                arrayfiles.check_member(info, size)
             config = json.loads(zipped.read("config.json"))
             keys = _weight_keys(config)
             missing = [name for name in layers if name not in keys]
             if missing:
                 raise KeyError(f"no layer {missing[0]!r} in the model")
+            stored = zipped.getinfo("model.weights.h5").file_size
             with zipped.open("model.weights.h5") as raw, h5py.File(raw, "r") as weights:
-                return {name: read(weights[f"layers/{keys[name]}/vars/0"]) for name in layers}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+                return {name: read(_table(weights, keys[name], stored)) for name in layers}
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, RuntimeError,
+            NotImplementedError, zlib.error, zipfile.BadZipFile) as exc:
         raise BundleError(
             f"cannot read the tables of bundle {str(path)!r} from {MODEL} "
             f"({type(exc).__name__}: {exc}). Train the bundle again."
         ) from None
+
+
+def _table(weights, key: str, stored: int):
+    """The table dataset of the layer `key`, its claimed size checked against the file's."""
+    dataset = weights[f"layers/{key}/vars/0"]
+    nbytes = int(np.prod(dataset.shape, dtype=object)) * dataset.dtype.itemsize
+    if nbytes > stored:
+        raise ValueError(
+            f"the weights file claims a table of shape {dataset.shape} ({nbytes:,} bytes), "
+            f"more than its {stored:,} bytes hold"
+        )
+    return dataset
 
 
 def _weight_keys(config: dict) -> dict[str, str]:
@@ -233,8 +251,8 @@ def _snake_case(name: str) -> str:
 def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
     """An `.npy` file of the bundle (never unpickled)."""
     try:
-        return np.load(Path(path) / name, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        return arrayfiles.read_npy(Path(path) / name)
+    except arrayfiles.ArrayFileError as exc:
         raise BundleError(
             f"{name} of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
         ) from None
@@ -243,9 +261,8 @@ def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
 def read_arrays(path: str | os.PathLike, name: str, keys: list[str]) -> dict[str, np.ndarray]:
     """Named arrays of an `.npz` file of the bundle (never unpickled)."""
     try:
-        with np.load(Path(path) / name, allow_pickle=False) as arrays:
-            return {key: arrays[key] for key in keys}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        return arrayfiles.read_npz(Path(path) / name, keys)
+    except arrayfiles.ArrayFileError as exc:
         raise BundleError(
             f"{name} of bundle {str(path)!r} is damaged ({exc}). Train the bundle again."
         ) from None
@@ -302,10 +319,10 @@ def read_attributes(path: str | os.PathLike, manifest: dict) -> dict[str, dict]:
         return {}
     result: dict[str, dict] = {}
     try:
-        with np.load(Path(path) / ATTRIBUTES, allow_pickle=False) as arrays:
-            for entry in index:
-                result.setdefault(entry["table"], {})[entry["name"]] = arrays[entry["key"]]
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        found = arrayfiles.read_npz(Path(path) / ATTRIBUTES, [entry["key"] for entry in index])
+        for entry in index:
+            result.setdefault(entry["table"], {})[entry["name"]] = found[entry["key"]]
+    except (arrayfiles.ArrayFileError, KeyError, TypeError) as exc:
         raise BundleError(
             f"the table attributes of bundle {str(path)!r} are damaged or missing ({exc}). "
             "Train the bundle again."

@@ -42,8 +42,14 @@ def read_table(path: str | os.PathLike, *, columns: list[str] | None = None) -> 
         raise DataError(f"data file {str(path)!r} is empty. Pass a file with a header and rows.")
     try:
         table = _read(path, fmt)
+        table.schema.names  # noqa: B018  (column names decode here: bad UTF-8 fails now)
     except DataError:
         raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"the column names of {str(path)!r} are not valid UTF-8 text ({exc.reason} at "
+            f"byte {exc.start}). Re-save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+        ) from None
     except pa.ArrowInvalid as exc:
         raise DataError(_explain(path, fmt, exc)) from exc
     except (OSError, pa.ArrowException) as exc:

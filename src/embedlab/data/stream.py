@@ -72,6 +72,12 @@ class TableStream:
             self.files = [self.path]
         self._noted = {p: _signature(p) for p in self.files}
         self.schema = self._check_schemas()
+        repeated = sorted({n for n in self.schema.names if self.schema.names.count(n) > 1})
+        if repeated:
+            raise DataError(
+                f"{str(self.files[0])!r} has more than one column named {repeated[0]!r}; "
+                "expected distinct column names. Rename the repeated columns."
+            )
         if not columns:  # every column of the first file, and the hive partition keys
             keys = [part.split("=", 1)[0] for part in self.files[0].relative_to(
                 self.path).parts[:-1] if "=" in part] if self.path.is_dir() else []
@@ -89,6 +95,9 @@ class TableStream:
         for file in self.files:
             try:
                 schema = ds.dataset(file, format="parquet").schema
+                schema.names  # noqa: B018  (column names decode here: bad UTF-8 fails now)
+            except UnicodeDecodeError as exc:
+                raise DataError(_not_utf8(file, exc)) from None
             except (OSError, pa.ArrowException) as exc:
                 raise DataError(f"cannot read {str(file)!r} as Parquet: {_first_line(exc)}. "
                                 "Check that the file really is Parquet.") from exc
@@ -118,7 +127,11 @@ class TableStream:
 
     def _csv_schema(self) -> pa.Schema:
         reader = self._open_csv(self.path)
-        schema = reader.schema
+        try:
+            schema = reader.schema
+            schema.names  # noqa: B018  (column names decode here: bad UTF-8 fails now)
+        except UnicodeDecodeError as exc:
+            raise DataError(_not_utf8(self.path, exc)) from None
         reader.close() if hasattr(reader, "close") else None
         for column in self.columns:
             if column not in schema.names:
@@ -136,6 +149,8 @@ class TableStream:
         try:
             return csv.open_csv(file, read_options=read, parse_options=parse,
                                 convert_options=convert)
+        except UnicodeDecodeError as exc:
+            raise DataError(_not_utf8(file, exc)) from None
         except pa.ArrowInvalid as exc:
             raise DataError(f"cannot parse {str(file)!r} as {self.format}: "
                             f"{_first_line(exc)}. Check the file.") from exc
@@ -173,7 +188,7 @@ class TableStream:
             except FileNotFoundError as exc:
                 raise DataError(f"{str(file)!r} disappeared while it was read. Keep the data "
                                 "in place while training, then run again.") from exc
-            except pa.ArrowInvalid as exc:
+            except (OSError, pa.ArrowException) as exc:  # a damaged page or footer
                 raise DataError(f"cannot read {str(file)!r}: {_first_line(exc)}. "
                                 "Check the file.") from exc
 
@@ -258,3 +273,8 @@ def _partition_value(file: Path, root: Path, column: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0].rstrip(".") if text else type(exc).__name__
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> str:
+    return (f"the column names of {str(path)!r} are not valid UTF-8 text ({exc.reason} at "
+            f"byte {exc.start}). Re-save the file with UTF-8 column names.")

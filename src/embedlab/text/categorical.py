@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from embedlab.arrayfiles import ArrayFileError, read_npz
 from embedlab.atomic import write_text
 from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.text._hashing import token_hashes
@@ -284,6 +285,11 @@ class CategoricalVocabulary:
                 f"a categorical vocabulary's config lacks {exc}; expected what get_config() "
                 "writes. Save the model again."
             ) from None
+        except (ValueError, OverflowError) as exc:
+            raise DataError(
+                f"a categorical vocabulary's config holds a value out of range ({exc}); "
+                "expected what get_config() writes. Save the model again."
+            ) from None
         if vocab.fitted and len(vocab.counts) != vocab.input_dim:
             raise DataError(
                 f"a categorical vocabulary's config holds {len(vocab.counts)} counts for "
@@ -358,10 +364,11 @@ def load_vocabularies(path: str | os.PathLike, *, hashes: str | os.PathLike | No
         raise BundleError(f"the bundle's categorical vocabularies are damaged: {exc}") from None
     if hashes is not None and Path(hashes).exists():
         try:
-            with np.load(hashes, allow_pickle=False) as arrays:
-                for i, name in enumerate(arrays["names"].tolist()):
-                    found[name].seen_hashes = arrays[f"c{i}"].astype(np.uint64)
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+            stored = read_npz(hashes)
+            names = stored.pop("names")
+            for i, name in enumerate(names.tolist()):
+                found[name].seen_hashes = stored[f"c{i}"].astype(np.uint64)
+        except (ArrayFileError, KeyError, TypeError, ValueError) as exc:
             raise BundleError(
                 f"the value hashes {str(hashes)!r} are damaged ({exc}). Train the bundle again."
             ) from None

@@ -73,6 +73,11 @@ class TextEncoder:
         self.max_tokens = check_integer(
             "max_tokens", max_tokens, minimum=3, allow_none=True, why=why
         )
+        if self.max_tokens is not None and self.max_tokens > _INT32_MAX:
+            raise ConfigError(
+                f"`max_tokens` must be at most {_INT32_MAX:,} (ids are int32). Received: "
+                f"max_tokens={max_tokens}. Pass a smaller vocabulary size (e.g. 20000)."
+            )
         self.min_count = check_integer("min_count", min_count, minimum=1)
         self.ngrams = check_integer("ngrams", ngrams, minimum=1)
         self.ngram_buckets = check_integer("ngram_buckets", ngram_buckets, minimum=0)
@@ -392,7 +397,10 @@ class TextEncoder:
             )
         try:
             encoder = cls.from_config(config)
-        except (ConfigError, TypeError, KeyError) as exc:
-            raise DataError(f"{path} holds an invalid setting: {exc}") from None
+        except (ValueError, OverflowError, TypeError, KeyError) as exc:  # ConfigError too
+            raise DataError(
+                f"{path} holds an invalid setting ({exc}); expected what "
+                f"TextEncoder.save() writes. Save the encoder again."
+            ) from None
         encoder.vocabulary = Vocabulary.load(directory / VOCABULARY_FILE)
         return encoder

@@ -23,8 +23,8 @@ import pyarrow as pa
 
 from embedlab.errors import VectorsError
 from embedlab.vectors import formats
-from embedlab.vectors.ngrams import ngram_buckets, row_sums
-from embedlab.vectors.parsed import LoadStats, Parsed, finish, nonfinite_rows
+from embedlab.vectors.ngrams import ngram_buckets, ngram_count, row_sums
+from embedlab.vectors.parsed import LoadStats, Parsed, claim_error, finish, nonfinite_rows
 
 VERSIONS = (11, 12)
 _ARGS = struct.Struct("<12id")  # dim ws epoch minCount neg wordNgrams loss model bucket
@@ -102,7 +102,8 @@ def read_fasttext(path: Path, *, limit: int | None = None, on_nonfinite: str = "
         vocab_size, nwords, _nlabels, _ntokens, prune = _DICT.unpack_from(head, 8 + _ARGS.size)
         if prune > 0:
             raise VectorsError(f"{name!r} is a pruned (quantized) fastText model; not supported.")
-        raw_words, offset = _read_entries(handle, name, vocab_size, nwords, prune)
+        _check_header(name, size, dim, bucket, minn, maxn, vocab_size, nwords)
+        raw_words, offset = _read_entries(handle, name, vocab_size, nwords, size)
     matrix_offset = offset + 1 + 16
     with open(path, "rb") as handle:
         handle.seek(offset)
@@ -129,6 +130,11 @@ def read_fasttext(path: Path, *, limit: int | None = None, on_nonfinite: str = "
     subwords = SubwordTable(table[nwords:], minn, maxn, bucket)
     keep = nwords if limit is None else min(limit, nwords)
     words_bytes = raw_words[:keep]
+    made = ngram_count(words_bytes, minn, maxn) if bucket > 0 else 0
+    if made > NGRAMS_PER_BYTE * size:
+        raise claim_error(name, f"n-grams of {minn} to {maxn} characters ({made:,} of them for "
+                          f"{keep:,} words)", made // NGRAMS_PER_BYTE, size,
+                          "Fix the header's minn and maxn.")
     matrix = compose_word_vectors(table, words_bytes, minn, maxn, bucket, nwords)
     stats = LoadStats(lines=keep)
     arrow_words = pa.array(words_bytes, type=pa.binary())
@@ -154,13 +160,36 @@ def read_fasttext(path: Path, *, limit: int | None = None, on_nonfinite: str = "
     return parsed
 
 
+def _check_header(
+    name: str, size: int, dim: int, bucket: int, minn: int, maxn: int, vocab_size: int,
+    nwords: int,
+) -> None:
+    """Refuse header numbers no model has, or that a file of `size` bytes cannot hold."""
+    if dim < 1 or bucket < 0 or minn < 0 or maxn < 0 or not 0 <= nwords <= vocab_size:
+        raise VectorsError(
+            f"The header of {name!r} says dim={dim}, bucket={bucket}, minn={minn}, "
+            f"maxn={maxn}, {vocab_size} entries of which {nwords} words; a fastText model "
+            f"has dim >= 1, the others >= 0 and no more words than entries. Is the file "
+            f"damaged?"
+        )
+    start = 8 + _ARGS.size + _DICT.size
+    fix = "Is the header damaged or the file truncated? Get the model again."
+    if vocab_size * 10 > size - start:  # an entry: a word's NUL, its count and its type
+        raise claim_error(name, f"{vocab_size:,} dictionary entries", vocab_size * 10 + start,
+                          size, fix)
+    matrix = (nwords + bucket) * dim * 4
+    if matrix > size - start:
+        raise claim_error(name, f"({nwords:,} words + {bucket:,} buckets) x {dim:,} "
+                          f"dimensions", matrix + start, size, fix)
+
+
 def _read_entries(
-    handle, name: str, vocab_size: int, nwords: int, prune: int
+    handle, name: str, vocab_size: int, nwords: int, size: int
 ) -> tuple[list[bytes], int]:
     """The dictionary's words (type 0 entries come first) and the offset after the dictionary."""
     start = 8 + _ARGS.size + _DICT.size
     handle.seek(start)
-    data = handle.read(max(1 << 20, vocab_size * 32))
+    data = handle.read(min(size - start, max(1 << 20, vocab_size * 32)))
     words: list[bytes] = []
     pos = 0
     for _ in range(vocab_size):
@@ -174,7 +203,6 @@ def _read_entries(
         if len(words) < nwords:
             words.append(data[pos:end])
         pos = end + 1 + 8 + 1
-    pos += max(0, prune) * 8
     return words, start + pos
 
 

@@ -12,6 +12,7 @@ import gzip
 import lzma
 import os
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -46,6 +47,8 @@ _COMPRESSION_MAGIC = {
     b"\xfd7zXZ\x00": "xz",
 }
 _OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+READ_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)
+"""What reading a damaged (compressed) file raises; readers turn these into VectorsError."""
 _HEADER = re.compile(rb"^\s*([+-]?\d{1,4000})[ \t]+([+-]?\d{1,4000})\s*$")
 _NUMBER = re.compile(
     rb"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)$", re.IGNORECASE
@@ -134,7 +137,7 @@ def read_head(path: Path, size: int = 1 << 16) -> bytes:
     stream, raw = open_binary(path)
     try:
         return stream.read(size)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except READ_ERRORS as exc:
         raise VectorsError(f"Cannot read {str(path)!r}: {exc}. Is the file damaged?") from exc
     finally:
         stream.close()

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from embedlab.arrayfiles import npy_header
 from embedlab.atomic import atomic_directory, atomic_file
 from embedlab.errors import VectorsError
 from embedlab.vectors.parsed import LoadStats, Parsed, finish, nonfinite_rows
@@ -59,7 +60,13 @@ def read_words(path: Path) -> pa.Array:
         if lines and lines[-1] == b"":
             lines.pop()
         return pa.array([line.rstrip(b"\r") for line in lines], type=pa.binary())
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise VectorsError(
+            f"Cannot read the word list {str(path)!r} as Parquet: {str(exc).splitlines()[0]}. "
+            f"Write it again (one string column 'word')."
+        ) from None
     names = table.column_names
     chosen = next((n for n in WORD_COLUMNS if n in names), None)
     if chosen is None:
@@ -85,9 +92,13 @@ def read_npy(path: Path, *, limit: int | None = None, on_nonfinite: str = "error
     """Read an npy source: the matrix memory-mapped, the words from their list."""
     matrix_path, words_path = locate(path)
     try:
+        npy_header(matrix_path)  # the claimed shape fits the file, before mapping it
         matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise VectorsError(f"Cannot read the matrix {str(matrix_path)!r}: {exc}") from exc
+        raise VectorsError(
+            f"Cannot read the matrix {str(matrix_path)!r}: {exc}. Expected an .npy file "
+            f"written by numpy.save; write it again."
+        ) from None
     if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.floating):
         raise VectorsError(
             f"The matrix {str(matrix_path)!r} must be a 2-D float array; it is "

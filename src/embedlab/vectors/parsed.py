@@ -204,6 +204,12 @@ def finish(
             for row in bad_rows:
                 values = matrix[row]
                 values[~np.isfinite(values)] = 0.0
+        elif len(bad_rows) == len(words):
+            raise VectorsError(
+                f"every row read holds a NaN or infinite value ({len(bad_rows)} rows, the "
+                f"first at {describe_row(first)}), so on_nonfinite='skip' leaves no vectors. "
+                f"Fix the file, or pass on_nonfinite='zero'."
+            )
         else:
             keep = np.ones(len(words), dtype=bool)
             keep[bad_rows] = False

@@ -11,6 +11,7 @@ import mmap
 import pyarrow as pa
 
 from embedlab.errors import VectorsError
+from embedlab.vectors import formats
 
 FIRST_BYTES = 1 << 20  # what the first look at a file reads
 
@@ -113,7 +114,7 @@ class StreamReader:
     def read(self, size: int) -> bytes:
         try:
             return self.stream.read(size)
-        except (OSError, EOFError, ValueError) as exc:
+        except formats.READ_ERRORS as exc:
             raise VectorsError(
                 f"Cannot read {self.name!r}: {exc}. Is the (compressed) file damaged or truncated?"
             ) from exc
@@ -165,7 +166,7 @@ class StreamReader:
     def _readinto(self, view: memoryview) -> int:
         try:
             return self.stream.readinto(view) or 0
-        except (OSError, EOFError, ValueError) as exc:
+        except formats.READ_ERRORS as exc:
             raise VectorsError(
                 f"Cannot read {self.name!r}: {exc}. Is the (compressed) file damaged or truncated?"
             ) from exc

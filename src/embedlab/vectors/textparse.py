@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from embedlab.vectors import formats
@@ -22,6 +23,7 @@ from embedlab.vectors.parsed import nonfinite_rows, word_hashes
 
 BLOCK_BYTES = 256 << 10  # Arrow's parsing block: small blocks stay in the CPU cache
 PIECE_BYTES = 1 << 20  # an irregular buffer is retried in pieces of this size
+WIDE_DIM = 2048  # wider lines skip the CSV reader, whose memory and time grow per column
 BOM = b"\xef\xbb\xbf"
 _PARSE = pcsv.ParseOptions(
     delimiter=" ",
@@ -90,6 +92,8 @@ def _parse_fast(
     """Arrow's CSV reader on source[start:end]; None when a line is irregular."""
     if 2 * dim > end - start + 1:
         return None  # no line here can hold `dim` values: the line path says which is short
+    if dim > WIDE_DIM:
+        return None  # the line path parses wide lines without a column per value
     if source[start : start + len(BOM)] == BOM:
         return None
     if source.find(b"\r", start, end) >= 0:
@@ -221,6 +225,8 @@ def _parse_values(values: list[bytes], dim: int) -> tuple[np.ndarray, list[int]]
 
 
 def _parse_numbers(values: list[bytes], dim: int) -> np.ndarray:
+    if dim > WIDE_DIM:
+        return _parse_wide(values, dim)
     names = [f"v{j}" for j in range(dim)]
 
     buf = b"\n".join(values) + b"\n"
@@ -235,6 +241,17 @@ def _parse_numbers(values: list[bytes], dim: int) -> np.ndarray:
     if table.num_rows != len(values):
         raise pa.ArrowInvalid("row count changed")
     return _to_matrix(table, dim)
+
+
+def _parse_wide(values: list[bytes], dim: int) -> np.ndarray:
+    """Lines of many values, split and cast by Arrow kernels: memory in proportion to the
+    text, whatever `dim` (the CSV reader spends a column's overhead on every value)."""
+    text = pa.array(values, type=pa.binary()).cast(pa.string())
+    parts = pc.split_pattern(text, " ")
+    if not pc.all(pc.equal(pc.list_value_length(parts), dim)).as_py():
+        raise pa.ArrowInvalid("a line has the wrong number of values")
+    flat = pc.list_flatten(parts).cast(pa.float32())
+    return flat.to_numpy(zero_copy_only=False).reshape(len(values), dim)
 
 
 def _bad_value_detail(values: bytes, dim: int) -> str:

@@ -140,7 +140,7 @@ def read_binary(
 def _read(stream, name: str, size: int) -> bytes:
     try:
         return stream.read(size)
-    except (OSError, EOFError, ValueError) as exc:
+    except formats.READ_ERRORS as exc:
         raise VectorsError(
             f"Cannot read {name!r}: {exc}. Is the (compressed) file damaged or truncated?"
         ) from exc
@@ -153,6 +153,8 @@ def _find_records(buf: bytes, nbytes: int, most: int) -> tuple[np.ndarray, np.nd
     the next word ends at the first space after the record's `nbytes` of values. numpy
     finds all the candidates and their successors at once; a short loop walks the chain.
     """
+    if len(buf) < nbytes + 1:  # not one whole record yet (and no int64 overflow below)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), 0
     u8 = np.frombuffer(buf, dtype=np.uint8)
     spaces = np.flatnonzero(u8 == 32)
     usable = int(np.searchsorted(spaces, len(buf) - nbytes - 1, side="right"))
