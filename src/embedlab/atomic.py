@@ -29,6 +29,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from embedlab.errors import ConfigError
+
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _UNSUPPORTED = {errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV}
@@ -84,6 +86,11 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block succeeds, flush it to disk and
     rename it onto `path`. On failure the temporary file is removed and `path` untouched."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"{str(path)!r} is a directory; expected the path of a file to write. Pass a "
+            "file name (or remove the directory)."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path)
     fd, name = tempfile.mkstemp(prefix=_prefix(path), suffix=".tmp", dir=path.parent)
@@ -209,7 +216,11 @@ def commit_directory(tmp: Path, path: Path, *, keep_existing: bool = False) -> N
             _fsync(Path(root) / name)
     _fsync(tmp, directory=True)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
-        raise FileExistsError(f"{path} exists and is not a directory")
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConfigError(
+            f"{str(path)!r} is a file; expected a directory (or nothing) there to write a "
+            "folder into. Pass another output path, or remove the file."
+        )
     if path.exists():
         if keep_existing:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ epoch and ends with the bundle an uninterrupted run writes (figures close, same 
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 
@@ -33,9 +34,10 @@ def _command(data, out, *extra):
             str(EPOCHS), "--no-report", "-o", str(out), *extra]
 
 
-def _run(command):
+def _run(command, umask=None):
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300,
+                          preexec_fn=None if umask is None else lambda: os.umask(umask))
 
 
 def _kill_during_epoch(command, epoch):
@@ -62,8 +64,12 @@ def _manifest(out):
 
 def test_a_run_killed_mid_training_resumes_from_its_last_epoch(data, tmp_path):
     whole = tmp_path / "whole"
-    plain = _run(_command(data, whole))
+    plain = _run(_command(data, whole), umask=0o022)
     assert plain.returncode == 0, plain.stderr
+    # files and folders get the user's umask: 0755 and 0644 under 022
+    assert stat.S_IMODE(whole.stat().st_mode) == 0o755
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in whole.rglob("*") if p.is_file()}
+    assert modes and set(modes.values()) == {0o644}, modes
 
     out = tmp_path / "out"
     first = _kill_during_epoch(_command(data, out), 4)

@@ -107,3 +107,23 @@ def test_binary_and_fasttext_sources_are_cached_too(tmp_path, small):
     path = WordVectors(*small).save(tmp_path / "v.bin")
     assert WordVectors.load(path).cache_state == "created"
     assert WordVectors.load(path).cache_state == "reused"
+
+
+def test_a_float_changed_between_the_sampled_pieces_is_caught_by_verify(tmp_path):
+    # the cache is local state: a reload checks structure and sampled pieces (free, the
+    # matrix stays mapped); --verify checks the whole matrix and rebuilds a damaged entry
+    rng = np.random.default_rng(0)
+    source = WordVectors([f"w{i}" for i in range(20_000)],
+                         rng.standard_normal((20_000, 16)).astype(np.float32))
+    path = source.save(tmp_path / "v.txt")
+    first = WordVectors.load(path)
+    matrix = first.cache_path / "vectors.npy"
+    size = matrix.stat().st_size
+    with open(matrix, "r+b") as handle:  # one float in the middle of an unsampled stretch
+        handle.seek(size * 3 // 64 + (16 << 10) + 100)  # past a sampled piece, before the next
+        handle.write(np.float32(12345.0).tobytes())
+    assert WordVectors.load(path).cache_state == "reused"
+    checked = WordVectors.load(path, verify=True)
+    assert checked.cache_state == "rebuilt (the old one was corrupt)"
+    np.testing.assert_array_equal(np.asarray(checked.vectors), np.asarray(first.vectors))
+    assert WordVectors.load(path, verify=True).cache_state == "reused"

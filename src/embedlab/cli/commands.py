@@ -75,6 +75,10 @@ def train_text(
     vectors_std: float = typer.Option(
         0.2, "--vectors-std", help="Rescale the pre-trained rows to this spread (0: keep raw)."
     ),
+    on_bad_line: str = typer.Option(
+        "error", "--on-bad-line",
+        help="A malformed line of the --vectors file: 'error' stops, 'skip' skips and counts it.",
+    ),
 ) -> None:
     """Train a text model on labelled raw text.
 
@@ -100,7 +104,8 @@ def train_text(
         min_count=min_count, task=task, positive=positive, validation_split=validation_split,
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
-        vectors_std=vectors_std or None, sparse=table_updates(tables),
+        vectors_std=vectors_std or None, vectors_on_bad_line=on_bad_line,
+        sparse=table_updates(tables),
         verbose=keras_verbosity(), report=report, resume=resume,
     )
     print_train_report(report)

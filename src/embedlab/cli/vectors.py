@@ -87,6 +87,7 @@ def _load(
     limit: int | None,
     on_bad_line: str = "error",
     on_nonfinite: str = "error",
+    verify: bool = False,
 ) -> WordVectors:
     from embedlab.vectors.wordvectors import WordVectors
 
@@ -100,6 +101,7 @@ def _load(
             on_bad_line=on_bad_line,
             on_nonfinite=on_nonfinite,
             progress=progress,
+            verify=verify,
         )
     finally:
         progress.close()
@@ -125,6 +127,9 @@ def info(
     limit: int | None = LIMIT_OPT,
     on_bad_line: str = BAD_LINE_OPT,
     on_nonfinite: str = NONFINITE_OPT,
+    verify: bool = typer.Option(
+        False, "--verify", help="Check the cached matrix whole against its checksum (a "
+        "damaged entry is rebuilt from the source)."),
 ) -> None:
     """Show the format, size, norms and cache state of a vectors file.
 
@@ -135,10 +140,10 @@ def info(
     """
     from embedlab.vectors.cache_index import cached_description
 
-    d = None if no_cache else cached_description(
+    d = None if no_cache or verify else cached_description(
         path, format=format, limit=limit, on_bad_line=on_bad_line, on_nonfinite=on_nonfinite)
     if d is None:
-        d = _load(path, format, no_cache, limit, on_bad_line, on_nonfinite).describe()
+        d = _load(path, format, no_cache, limit, on_bad_line, on_nonfinite, verify).describe()
     stats = d["load_stats"]
     rows = [
         ("source", d["source"]),

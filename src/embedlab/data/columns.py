@@ -70,10 +70,11 @@ def as_list(values: Any, what: str) -> list:
 
 
 def numeric_values(column: Any, name: str, missing_values: list[str], *,
-                   finite: bool = False) -> np.ndarray:
+                   finite: bool = False, fix: str | None = None) -> np.ndarray:
     """A column as float64, NaN where missing; text that is not a number is an error. An
-    infinite value is missing too, or with `finite` an error (as one beyond float32's range)."""
-    values = _numeric_values(column, name, missing_values)
+    infinite value is missing too, or with `finite` an error (as one beyond float32's range).
+    `fix` is the advice for a column that holds text (default: a tabular column's options)."""
+    values = _numeric_values(column, name, missing_values, fix)
     if finite:
         bad = np.isinf(values) | (np.abs(np.nan_to_num(values)) > _LARGEST)
         if bad.any():
@@ -89,7 +90,8 @@ def numeric_values(column: Any, name: str, missing_values: list[str], *,
 _LARGEST = float(np.finfo("float32").max)
 
 
-def _numeric_values(column: Any, name: str, missing_values: list[str]) -> np.ndarray:
+def _numeric_values(column: Any, name: str, missing_values: list[str],
+                    fix: str | None) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     kind = column.type
@@ -115,14 +117,14 @@ def _numeric_values(column: Any, name: str, missing_values: list[str]) -> np.nda
                 except ValueError:
                     raise DataError(
                         f"column {name!r} is numeric but holds text: {text!r} at row {row}. "
-                        f"Pass --categorical {name} to treat it as categories, add the text to "
-                        "--missing-values, or clean the column."
+                        + (fix or f"Pass --categorical {name} to treat it as categories, add "
+                           "the text to --missing-values, or clean the column.")
                     ) from None
             values = np.array([np.nan if t is None else float(t) for t in texts])
         return values
     raise DataError(
         f"column {name!r} is numeric but holds values of type {kind}. Expected numbers; "
-        f"pass --categorical {name} or --ignore {name}."
+        + (fix or f"pass --categorical {name} or --ignore {name}.")
     )
 
 
@@ -144,7 +146,9 @@ def rating_values(ratings: Any, n: int | None, *, what: str = "rating") -> np.nd
         )
     if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
         column = column.cast(pa.int64())
-    return numeric_values(column, what, [], finite=True)
+    fix = (f"Expected a number in every {what}: clean the column, or name another one "
+           f"(--{what} COLUMN).")
+    return numeric_values(column, what, [], finite=True, fix=fix)
 
 
 def text_values(column: Any) -> pa.ChunkedArray:

@@ -29,6 +29,7 @@ def pretrained_rows(
     unknown: str,
     vectors_std: float | None,
     seed: int,
+    on_bad_line: str = "error",
 ) -> PretrainedRows:
     """The table for an encoder's ids from pre-trained vectors.
 
@@ -40,8 +41,10 @@ def pretrained_rows(
         unknown: String. Rows of words the vectors lack (see `embedding_matrix`).
         vectors_std: Optional float. Rescale the rows to this standard deviation.
         seed: Integer. Seeds the random rows.
+        on_bad_line: String. "error" or "skip": a malformed line of a vectors file.
     """
-    wv = vectors if isinstance(vectors, WordVectors) else WordVectors.load(vectors)
+    wv = vectors if isinstance(vectors, WordVectors) else WordVectors.load(
+        vectors, on_bad_line=on_bad_line)
     if dim is not None and dim != wv.vector_size:
         raise ConfigError(
             f"`dim` must match the vectors' dimension {wv.vector_size}. Received: "

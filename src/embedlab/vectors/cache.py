@@ -9,9 +9,13 @@ An entry is a folder ``<cache root>/vectors/<name>-<path hash>-<key hash>/`` hol
 The key is the source's absolute path, size and modification time (nanoseconds), the
 format, the limit and the load options, so a changed source is never served stale. An
 entry is written in a temporary folder and renamed into place, so it is whole or absent.
-On reload it is verified (meta checksum, key, file sizes, the words' CRC-32, the CRC-32
+On reload it is checked (meta checksum, key, file sizes, the words' CRC-32, the CRC-32
 of sampled pieces of the matrix, shapes); anything amiss and the entry is deleted and
-rebuilt, never served.
+rebuilt. That catches a truncated, swapped or partly written entry at no cost (the matrix
+is memory-mapped, never read whole), but not a float changed in place between the sampled
+pieces: the cache is local state, like any file in the user's own folder. ``verify=True``
+(CLI: ``--verify``) also checks the CRC-32 of the whole matrix, written with the entry;
+on 1M x 300 floats (1.2 GB) that costs 0.59 s against 0.001 s for the mapped load.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class Cached:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def load(entry: CacheEntry) -> tuple[Cached | None, str]:
+def load(entry: CacheEntry, *, verify: bool = False) -> tuple[Cached | None, str]:
     """Return (the cached vectors, "reused"), or (None, "missing" or "corrupt").
 
     A corrupt entry is deleted, so that the caller rebuilds it.
@@ -67,7 +71,7 @@ def load(entry: CacheEntry) -> tuple[Cached | None, str]:
             return None, "corrupt"
         return None, "missing"
     try:
-        cached = _verified(entry)
+        cached = _verified(entry, verify)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
         _discard(entry, str(exc))
         return None, "corrupt"
@@ -104,6 +108,7 @@ def store(
             "words_bytes": (tmp / WORDS_FILE).stat().st_size,
             "words_crc32": crc_file(tmp / WORDS_FILE),
             "matrix_sample_crc32": sample_crc(tmp / MATRIX_FILE),
+            "matrix_crc32": crc_file(tmp / MATRIX_FILE),
             "stats": stats.to_dict(),
             "extra": extra or {},
             "summary": norm_summary(matrix),
@@ -113,8 +118,10 @@ def store(
     _remove_stale(entry)
 
 
-def _verified(entry: CacheEntry) -> Cached:
+def _verified(entry: CacheEntry, verify: bool) -> Cached:
     meta = verified_meta(entry)
+    if verify and crc_file(entry.folder / MATRIX_FILE) != meta.get("matrix_crc32"):
+        raise ValueError("vectors.npy does not match its full checksum")
     folder = entry.folder
     matrix = np.load(folder / MATRIX_FILE, mmap_mode="r", allow_pickle=False)
     if matrix.shape != (meta["rows"], meta["dim"]) or matrix.dtype != np.float32:

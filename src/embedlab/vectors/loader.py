@@ -43,6 +43,7 @@ def load_source(
     on_bad_line: str,
     on_nonfinite: str,
     progress: Progress | None,
+    verify: bool = False,
 ) -> Loaded:
     """Resolve, detect, then serve from the cache or parse (and write the cache)."""
     check_policies(on_bad_line, on_nonfinite)
@@ -65,7 +66,7 @@ def load_source(
     if cache:
         entry = source_entry(source.path, fmt, limit=limit, on_bad_line=on_bad_line,
                              on_nonfinite=on_nonfinite, cache_dir=cache_dir)
-        hit, state = cache_mod.load(entry)
+        hit, state = cache_mod.load(entry, verify=verify)
         if hit is not None:
             subwords = _subwords_from_meta(source.path, hit.extra)
             parsed = Parsed(hit.words, hit.matrix, hit.stats, subwords, hit.extra)

@@ -115,6 +115,7 @@ class WordVectors:
         on_bad_line: str = "error",
         on_nonfinite: str = "error",
         progress: Progress | None = None,
+        verify: bool = False,
     ) -> WordVectors:
         """Read vectors from a file, a folder, or a known name such as ``glove-6b-50d``.
 
@@ -129,6 +130,9 @@ class WordVectors:
                 the wrong number of values or a value that is not a number.
             on_nonfinite: String. "error" (default), "skip" or "zero" for NaN/inf rows.
             progress: Optional callable (bytes done, bytes in all), called while reading.
+            verify: Boolean. Check a cached entry's whole matrix against its CRC-32 (a
+                reload otherwise checks its structure and sampled pieces; see
+                `embedlab.vectors.cache`); a mismatch rebuilds the entry from the source.
         """
         loaded = load_source(
             path,
@@ -139,6 +143,7 @@ class WordVectors:
             on_bad_line=on_bad_line,
             on_nonfinite=on_nonfinite,
             progress=progress,
+            verify=verify,
         )
         parsed = loaded.parsed
         return cls(
