@@ -175,6 +175,7 @@ def test_markup_in_keys_shows_as_text_and_runs_nothing(opened, vectors_page):
     long = tab("explorer.select('z'.repeat(10000))")
     assert len(long) == vectors_page.k
     assert len(tab.page.inner_text("#selected-name")) < 300  # shortened for the panel
+    tab.page.wait_for_function("!explorer.moving")  # a select glides to its point first
     x, y = tab(f"explorer.screen({XSS!r})")
     tab.page.mouse.move(x, y)  # hover: the tooltip names the point, as text
     tip = tab.page.locator("#tooltip")

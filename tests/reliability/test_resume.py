@@ -41,8 +41,10 @@ def _run(command, umask=None):
 
 
 def _kill_during_epoch(command, epoch):
-    """Start the run, SIGKILL it once Keras announces `epoch` (the one before is saved)."""
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONUNBUFFERED": "1"}
+    """Start the run, SIGKILL it once Keras announces `epoch` (the one before is saved).
+    Its output is a pipe, as under a job scheduler: the lines must come as they are made."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["KERAS_BACKEND"] = "jax"
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, env=env)
     seen = []
