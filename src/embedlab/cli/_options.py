@@ -47,3 +47,25 @@ def table_updates(value: str) -> bool | None:
             f"--table-updates takes auto, sparse or dense. Received {value!r}. Pick one."
         )
     return choices[value]
+
+
+MESH_OPT = typer.Option(
+    None, "--mesh",
+    help="Train on many devices: AXIS=N[,AXIS=N] with axes data (batches) and model (table "
+    "rows), e.g. data=2,model=4 (sizes multiply to the device count), or auto. Left out: "
+    "one device.",
+)
+
+
+def mesh_option(value: str | None) -> dict:
+    """--mesh as the models' `mesh` keyword (nothing when it is left out)."""
+    return {} if value is None else {"mesh": value}
+
+
+def print_layout(model) -> None:
+    """The line saying which layout a run trained on, when it ran on a mesh."""
+    layout = getattr(model, "layout", None)
+    if layout is not None:
+        record = layout.record(model.model)
+        mesh = ",".join(f"{axis}={size}" for axis, size in record["mesh"].items())
+        out.info(f"distribution: mesh {mesh}, sharded: {', '.join(record['sharded']) or 'none'}")

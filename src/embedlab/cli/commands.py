@@ -9,10 +9,13 @@ import typer
 
 from embedlab.cli import _output as out
 from embedlab.cli._options import (
+    MESH_OPT,
     REPORT_OPT,
     RESUME_OPT,
     TABLES_OPT,
     keras_verbosity,
+    mesh_option,
+    print_layout,
     table_updates,
 )
 
@@ -57,6 +60,7 @@ def train_text(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
+    mesh: str = MESH_OPT,
     report: bool = REPORT_OPT,
     resume: bool = RESUME_OPT,
     vectors: str = typer.Option(
@@ -98,16 +102,17 @@ def train_text(
             "pass one of --freeze, --fine-tune and --freeze-epochs. Received more than one."
         )
     out.info(f"reading {data}")
-    report, _ = job(
+    report, model = job(
         data, text=text, label=label, output=output, test=test, arch=arch, dim=dim,
         epochs=epochs, batch_size=batch_size, max_length=max_length, max_tokens=max_tokens,
         min_count=min_count, task=task, positive=positive, validation_split=validation_split,
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
         vectors_std=vectors_std or None, vectors_on_bad_line=on_bad_line,
-        sparse=table_updates(tables),
+        sparse=table_updates(tables), **mesh_option(mesh),
         verbose=keras_verbosity(), report=report, resume=resume,
     )
+    print_layout(model)
     print_train_report(report)
 
 

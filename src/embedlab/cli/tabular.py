@@ -9,10 +9,13 @@ import typer
 
 from embedlab.cli import _output as out
 from embedlab.cli._options import (
+    MESH_OPT,
     REPORT_OPT,
     RESUME_OPT,
     TABLES_OPT,
     keras_verbosity,
+    mesh_option,
+    print_layout,
     table_updates,
 )
 from embedlab.errors import ConfigError
@@ -121,6 +124,7 @@ def train_tabular(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
+    mesh: str = MESH_OPT,
     report: bool = REPORT_OPT,
     resume: bool = RESUME_OPT,
 ) -> None:
@@ -145,7 +149,7 @@ def train_tabular(
             f"--hidden takes comma-separated whole numbers. Received {hidden!r}."
         ) from None
     out.info(f"reading {data}")
-    report, _ = job(
+    report, model = job(
         data, label=label, output=output, test=test, categorical=_names(categorical),
         numeric=_names(numeric), text=text, ignore=_names(ignore), task=task, positive=positive,
         embedding_sizes=_pairs(embedding_size, "--embedding-size"),
@@ -155,8 +159,9 @@ def train_tabular(
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
         class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
         resume=resume,
-        sparse=table_updates(tables),
+        sparse=table_updates(tables), **mesh_option(mesh),
     )
+    print_layout(model)
     out.info(f"task: {report.task} ({report.task_reason})")
     out.info(
         f"rows: {report.train_rows} for training, {report.dropped} dropped (missing label)"
@@ -244,6 +249,7 @@ def train_recommender(
         "too large to list. IDs never seen in training map to the unknown row.",
     ),
     tables: str = TABLES_OPT,
+    mesh: str = MESH_OPT,
     stream: bool = typer.Option(
         None, "--stream/--no-stream",
         help="Read the data in record batches, never whole (default: for a directory of "
@@ -268,7 +274,7 @@ def train_recommender(
     from embedlab.jobs.recommender import train_recommender as job
 
     out.info(f"reading {data}")
-    report, _ = job(
+    report, model = job(
         data, user=user, item=item, output=output, rating=rating, time_column=time_column,
         implicit=True if implicit else None, test=test, holdout=holdout, k=k,
         min_rating=min_rating, dim=dim, l2=l2, negatives=negatives, epochs=epochs,
@@ -276,8 +282,9 @@ def train_recommender(
         patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
         resume=resume,
         min_count=min_count, hash_buckets=_buckets(hash_buckets), sparse=table_updates(tables),
-        stream=stream,
+        stream=stream, **mesh_option(mesh),
     )
+    print_layout(model)
     out.info(f"mode: {report.mode} ({report.mode_reason})")
     if report.streamed:
         st = report.streamed

@@ -104,19 +104,51 @@ def make_embedding(
                 "embedding weights must be finite. Received NaN or infinite values. "
                 "Check the vectors file."
             )
+    rows = distributed_rows(name, int(input_dim))
+    options = {}
+    if rows != input_dim:  # a table sharded by rows: padding rows, zero and never looked up
+        if weights is not None:
+            weights = np.concatenate([weights, np.zeros((rows - input_dim, output_dim),
+                                                        "float32")])
     if sparse or row_penalty:
-        from embedlab.layers.sparse_embedding import SparseEmbedding
+        from embedlab.layers.sparse_embedding import BlockwiseUniform, SparseEmbedding
 
-        layer = SparseEmbedding(int(input_dim), int(output_dim), mask_zero=mask_zero,
+        if rows != input_dim:
+            options["embeddings_initializer"] = padded_initializer(BlockwiseUniform(),
+                                                                   int(input_dim))
+        layer = SparseEmbedding(rows, int(output_dim), mask_zero=mask_zero,
                                 trainable=trainable, name=name, sparse=sparse,
-                                row_penalty=row_penalty)
+                                row_penalty=row_penalty, **options)
         if weights is not None:
             layer.set_table(weights)
         return layer
+    if rows != input_dim:
+        options["embeddings_initializer"] = padded_initializer("uniform", int(input_dim))
     layer = keras.layers.Embedding(
-        int(input_dim), int(output_dim), mask_zero=mask_zero, trainable=trainable, name=name
+        rows, int(output_dim), mask_zero=mask_zero, trainable=trainable, name=name, **options
     )
     if weights is not None:
         layer.build((None,))
         layer.set_weights([weights])
     return layer
+
+
+def distributed_rows(name: str, rows: int) -> int:
+    """The rows table `name` is built with: `rows`, or more when the Keras distribution in
+    scope shards it by rows (`embedlab.training.distribution`) and asks for a multiple of
+    its model axis."""
+    import keras
+
+    distribution = keras.distribution.distribution()
+    table_rows = getattr(distribution, "table_rows", None)
+    return rows if table_rows is None else int(table_rows(name, rows))
+
+
+def padded_initializer(initializer, rows: int):
+    """`initializer` for a table of `rows` rows, padded with zero rows: the first `rows`
+    rows are drawn exactly as for an unpadded table."""
+    import keras
+
+    from embedlab.layers.sparse_embedding import PaddedRows
+
+    return PaddedRows(keras.initializers.get(initializer), rows)

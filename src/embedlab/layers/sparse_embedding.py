@@ -82,6 +82,31 @@ class BlockwiseUniform(keras.initializers.Initializer):
                 "rows": self.rows}
 
 
+@keras.saving.register_keras_serializable(package="embedlab")
+class PaddedRows(keras.initializers.Initializer):
+    """The rows of `initializer` for a `(rows, dim)` table, then zero rows up to the shape
+    asked for (a table padded to a multiple of a mesh's model axis): the real rows are
+    those an unpadded table would draw.
+
+    Args:
+        initializer: A Keras initializer. Draws the real rows.
+        rows: Integer. Rows it draws.
+    """
+
+    def __init__(self, initializer, rows: int):
+        self.initializer = keras.initializers.get(initializer)
+        self.rows = int(rows)
+
+    def __call__(self, shape, dtype=None):
+        real = self.initializer((self.rows, *shape[1:]), dtype=dtype)
+        pad = keras.ops.zeros((shape[0] - self.rows, *shape[1:]), dtype=real.dtype)
+        return keras.ops.concatenate([real, pad], axis=0)
+
+    def get_config(self) -> dict:
+        return {"initializer": keras.initializers.serialize(self.initializer),
+                "rows": self.rows}
+
+
 def zero_rows(variable, rows) -> None:
     """Sets the given rows of a table variable to zero in place: on JAX the table's buffer
     is donated to the update, so a table of millions of rows costs no second copy."""

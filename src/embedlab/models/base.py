@@ -112,13 +112,19 @@ class EmbeddingModel:
         data_summary: Dict. What the training data held.
         checkpoint: Optional `embedlab.training.checkpoint.Checkpoint`. Set before `fit`
             to write a checkpoint after every epoch and to resume from one.
+        layout: Optional `embedlab.training.distribution.Layout`. The mesh `fit` ran on
+            (None: one device); the model predicts under it too.
     """
 
     kind: ClassVar[str] = ""
     attributes = FromBundle(lambda obj, path: artifacts.read_attributes(path, obj.manifest_data))
 
-    def __init__(self, *, verbose: int = 0) -> None:
+    def __init__(self, *, verbose: int = 0, mesh=None) -> None:
+        from embedlab.training.distribution import parse_mesh
+
         self.verbose = verbose
+        self.mesh = parse_mesh(mesh)  # checked against the devices before any data is read
+        self.layout = None
         self.target = None
         self.history = None
         self.metrics: dict = {}
@@ -171,7 +177,10 @@ class EmbeddingModel:
 
     def _outputs(self, x, *, batch_size: int) -> np.ndarray:
         """The Keras model's outputs for model inputs `x`, checked to be finite."""
-        out = np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
+        from embedlab.training.distribution import keep_usable, scope
+
+        with scope(self.layout), keep_usable(self.model):
+            out = np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0))
         if not np.isfinite(out).all():
             raise ConfigError(
                 "the model produced NaN or infinite outputs. Expected finite predictions; "
@@ -198,7 +207,8 @@ class EmbeddingModel:
                        for name in layers}
         else:
             weights = artifacts.read_layer_weights(self._bundle, layers)
-        return self._tables_from(weights)
+        rows = self._table_rows()  # a table sharded by rows has padding rows past these
+        return self._tables_from({name: w[:rows.get(name, len(w))] for name, w in weights.items()})
 
     def _table_rows(self) -> dict[str, int]:
         """{table layer: the rows its vocabulary needs}, checked against the saved tables."""
@@ -210,9 +220,11 @@ class EmbeddingModel:
         wanted = self._table_rows()
         if not wanted:
             return
+        from embedlab.training.distribution import padded_rows
+
         shapes = artifacts.read_layer_shapes(self._bundle, list(wanted))
         for layer, rows in wanted.items():
-            if shapes[layer][0] != rows:
+            if shapes[layer][0] not in (rows, padded_rows(rows, self.manifest_data, layer)):
                 raise BundleError(
                     f"bundle {str(self._bundle)!r} does not hold together: its vocabulary for "
                     f"{layer!r} needs {rows} rows, but the model's table has "
@@ -237,10 +249,21 @@ class EmbeddingModel:
         """A model with this kind's state read from a bundle (not the Keras model)."""
         raise NotImplementedError
 
+    def _distributed(self, tables: dict):
+        """The context `fit` builds and trains in: the layout of `self.mesh` over `tables`
+        (`{table layer: TableSize}`; see `embedlab.training.distribution`)."""
+        from embedlab.training.distribution import plan, scope
+
+        self.layout = plan(self.mesh, tables)
+        return scope(self.layout)
+
     def manifest(self) -> dict:
-        """What the bundle's manifest.json holds: the kind, its settings and its run."""
+        """What the bundle's manifest.json holds: the kind, its settings and its run (and,
+        trained on a mesh, its layout)."""
         self._require_fitted()
-        return {
+        distribution = (self.layout.record(self.model) if self.layout is not None
+                        else self.manifest_data.get("distribution"))
+        found = {
             "kind": self.kind,
             **self._manifest(),
             "data": self.data_summary,
@@ -249,6 +272,9 @@ class EmbeddingModel:
             "evaluation": self.evaluation,
             "attributes": artifacts.attributes_index(self.attributes),
         }
+        if distribution:
+            found["distribution"] = distribution
+        return found
 
     def save(self, path: str | os.PathLike, *, extra: dict | None = None,
              before_commit=None) -> Path:

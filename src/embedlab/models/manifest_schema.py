@@ -89,6 +89,9 @@ COMMON = {
     "data?": (dict, None),
     "evaluation?": (dict, None),
     "attributes?": optional(list_of({"table": str, "name": str, "key": str})),
+    # the mesh a bundle trained on; its sharded tables hold rows up to a multiple of `model`
+    "distribution?": {"mesh": {"data": COUNT, "model": COUNT}, "processes": COUNT,
+                      "sharded": list_of(str)},
 }
 KINDS = {
     "text": {

@@ -41,6 +41,7 @@ from embedlab.models.interactions import (
 from embedlab.models.ranking import FIRST_ID, RankingMixin, Recommendations, leave_last_out
 from embedlab.text.categorical import CategoricalVocabulary, load_vocabularies, save_vocabularies
 from embedlab.text.categories import category_strings
+from embedlab.training.distribution import table_size
 from embedlab.training.evaluation import regression_figures
 from embedlab.training.metrics import regression_metrics
 from embedlab.training.trainer import TrainSettings, train
@@ -91,6 +92,9 @@ class Recommender(RankingMixin, EmbeddingModel):
         sparse: Optional boolean. Train the user and item tables row-sparsely
             (`embedlab.layers.sparse_embedding`); None (default): tables of
             `embedlab.layers.SPARSE_FROM_ROWS` rows or more.
+        mesh: Optional. Train on many devices: `"data=2,model=4"` (batches split on `data`,
+            tables' rows on `model`), `"auto"`, or a dict of axis sizes; None (default):
+            one device. See `embedlab.training.distribution`.
         verbose: Integer. Keras's progress output.
     """
 
@@ -119,9 +123,10 @@ class Recommender(RankingMixin, EmbeddingModel):
         sparse: bool | None = None,
         min_count: int = 1,
         hash_buckets: int | dict[str, int] | None = None,
+        mesh: Any = None,
         verbose: int = 0,
     ):
-        super().__init__(verbose=verbose)
+        super().__init__(verbose=verbose, mesh=mesh)
         self.min_count = min_count
         self.hash_buckets = parse_buckets(hash_buckets)
         if sparse not in (None, True, False):
@@ -210,12 +215,14 @@ class Recommender(RankingMixin, EmbeddingModel):
         else:
             self._rating_scale(values)
             x, y = {"user": u, "item": i}, values.astype("float32")
-        self.model = self._scoring_model()
         x["user"] = check_ids(x["user"], self.users.input_dim, what="user ids")
         x["item"] = check_ids(x["item"], self.items.input_dim, what="item ids")
-        self.history = train(self.model, x, y, task="binary" if self.implicit else "regression",
-                             settings=self.settings, verbose=self.verbose, transform=transform,
-                             checkpoint=self.checkpoint)
+        with self._distributed(self._table_sizes()):
+            self.model = self._scoring_model()
+            self.history = train(self.model, x, y, settings=self.settings,
+                                 task="binary" if self.implicit else "regression",
+                                 verbose=self.verbose, transform=transform,
+                                 checkpoint=self.checkpoint)
         zero_untrained_rows(self.model, self.users.counts, self.items.counts)
         self.attributes = {}
         if values is not None:
@@ -278,6 +285,11 @@ class Recommender(RankingMixin, EmbeddingModel):
                      int((values < 0).sum()), low, high)
         self.rating_range = (low, high)
         self.mean_rating = float(values.mean())
+
+    def _table_sizes(self) -> dict:
+        return {f"{side}_embedding": table_size(vocab.input_dim, self.dim, sparse=use_sparse(
+            vocab.input_dim, self.sparse)) for side, vocab in (("user", self.users),
+                                                               ("item", self.items))}
 
     def _scoring_model(self):
         return scoring_network(

@@ -43,23 +43,24 @@ def fit_stream(model, stream: TableStream, *, user: str, item: str, rating: str 
     from embedlab.training.stream_batches import BUFFER_ROWS, StreamBatches
 
     keras.utils.set_random_seed(model.settings.seed)
-    model.model = model._scoring_model()
-    validation = found.validation
-    if validation is not None:
-        x, y = validation
-        x = {"user": check_ids(x["user"], model.users.input_dim, what="user ids"),
-             "item": check_ids(x["item"], model.items.input_dim, what="item ids")}
-        validation = (x, y)
+    with model._distributed(model._table_sizes()):
+        model.model = model._scoring_model()
+        validation = found.validation
+        if validation is not None:
+            x, y = validation
+            x = {"user": check_ids(x["user"], model.users.input_dim, what="user ids"),
+                 "item": check_ids(x["item"], model.items.input_dim, what="item ids")}
+            validation = (x, y)
 
-    def source(rng):
-        return passes.chunks(rng, negatives=model.negatives)
+        def source(rng):
+            return passes.chunks(rng, negatives=model.negatives)
 
-    batches = StreamBatches(source, found.train_rows, batch_size=model.settings.batch_size,
-                            seed=model.settings.seed, buffer_rows=buffer_rows or BUFFER_ROWS)
-    model.history = train(model.model, None, None,
-                          task="binary" if model.implicit else "regression",
-                          settings=model.settings, verbose=model.verbose, batches=batches,
-                          validation=validation, checkpoint=model.checkpoint)
+        batches = StreamBatches(source, found.train_rows, batch_size=model.settings.batch_size,
+                                seed=model.settings.seed, buffer_rows=buffer_rows or BUFFER_ROWS)
+        model.history = train(model.model, None, None,
+                              task="binary" if model.implicit else "regression",
+                              settings=model.settings, verbose=model.verbose, batches=batches,
+                              validation=validation, checkpoint=model.checkpoint)
     zero_untrained_rows(model.model, model.users.counts, model.items.counts)
     model.attributes = found.attributes
     if not model.implicit and model.history.validation is not None:

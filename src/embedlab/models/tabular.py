@@ -27,7 +27,7 @@ from embedlab.data.columns import as_table, labelled_rows, numeric_values
 from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.layers.categorical import rule_text
 from embedlab.models.base import EmbeddingModel, EmbeddingTable
-from embedlab.models.tabular_network import fill_untrained_rows, tabular_network
+from embedlab.models.tabular_network import fill_untrained_rows, network_tables, tabular_network
 from embedlab.models.tabular_preprocessor import (
     NumericScaler,
     TabularPreprocessor,
@@ -89,6 +89,8 @@ class TabularModel(EmbeddingModel):
         sparse: Optional boolean. Train the tables row-sparsely
             (`embedlab.layers.sparse_embedding`); None (default): tables of
             `embedlab.layers.SPARSE_FROM_ROWS` rows or more.
+        mesh: Optional. Train on many devices (`"data=2,model=4"`, `"auto"`); see
+            `embedlab.models.text.TextClassifier`.
         verbose: Integer. Keras's progress output.
     """
 
@@ -123,9 +125,10 @@ class TabularModel(EmbeddingModel):
         class_weight: str | None = None,
         seed: int = 0,
         sparse: bool | None = None,
+        mesh: Any = None,
         verbose: int = 0,
     ):
-        super().__init__(verbose=verbose)
+        super().__init__(verbose=verbose, mesh=mesh)
         self.sparse = sparse
         if encoding not in ENCODINGS:
             raise ConfigError(
@@ -204,13 +207,14 @@ class TabularModel(EmbeddingModel):
         import keras
 
         keras.utils.set_random_seed(self.settings.seed)
-        self.model = tabular_network(self.preprocessor, self.target, encoding=self.encoding,
-                                     hidden=self.hidden, dropout=self.dropout,
-                                     text_dim=self.text_dim, sparse=self.sparse)
-        self.history = train(
-            self.model, x, target, task=self.target.task, settings=self.settings,
-            verbose=self.verbose, checkpoint=self.checkpoint,
-        )
+        with self._distributed(network_tables(self.preprocessor, encoding=self.encoding,
+                                              text_dim=self.text_dim, sparse=self.sparse)):
+            self.model = tabular_network(self.preprocessor, self.target, encoding=self.encoding,
+                                         hidden=self.hidden, dropout=self.dropout,
+                                         text_dim=self.text_dim, sparse=self.sparse)
+            self.history = train(self.model, x, target, task=self.target.task,
+                                 settings=self.settings, verbose=self.verbose,
+                                 checkpoint=self.checkpoint)
         if self.encoding != "onehot":
             fill_untrained_rows(self.model, self.preprocessor)
         if self.history.validation is not None:

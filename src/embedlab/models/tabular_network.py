@@ -14,6 +14,7 @@ from embedlab.models.tabular_preprocessor import (
     input_name,
 )
 from embedlab.text.categorical import PAD_ID, RESERVED
+from embedlab.training.distribution import table_size
 from embedlab.training.targets import Target
 
 
@@ -61,6 +62,24 @@ def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encodi
     return keras.Model(inputs, head(x), name="tabular")
 
 
+def network_tables(preprocessor: TabularPreprocessor, *, encoding: str, text_dim: int,
+                   sparse: bool | None = None) -> dict:
+    """{table layer: TableSize} of the network's embedding tables (none one-hot)."""
+    from embedlab.layers.categorical import embedding_size
+
+    tables = {}
+    if encoding != "onehot":
+        for i, column in enumerate(preprocessor.categorical_columns):
+            rows = preprocessor.vocabularies[column].input_dim
+            dim = preprocessor.sizes.get(column) or embedding_size(rows - 1)
+            tables[f"embedding_{input_name(i, column)}"] = table_size(
+                rows, dim, sparse=use_sparse(rows, sparse))
+    if preprocessor.text_column:
+        rows = preprocessor.encoder.input_dim
+        tables["embedding_text"] = table_size(rows, text_dim, sparse=use_sparse(rows, sparse))
+    return tables
+
+
 def fill_untrained_rows(model, preprocessor: TabularPreprocessor) -> None:
     """Rows no training value reached (unknown, missing, empty hash buckets) get the
     column's mean vector weighted by value counts, so a new value lands in the middle of
@@ -68,12 +87,13 @@ def fill_untrained_rows(model, preprocessor: TabularPreprocessor) -> None:
     for i, column in enumerate(preprocessor.categorical_columns):
         vocab = preprocessor.vocabularies[column]
         layer = model.get_layer(f"embedding_{input_name(i, column)}")
-        table = np.array(layer.embeddings.value)
         counts = vocab.counts.astype("float64")
+        full = np.array(layer.embeddings.value)  # a table sharded by rows has padding rows
+        table = full[:len(counts)]
         if counts[len(RESERVED):].sum() == 0:
             continue
         mean = (counts[len(RESERVED):, None] * table[len(RESERVED):]).sum(0)
         mean /= counts[len(RESERVED):].sum()
         untrained = np.flatnonzero(counts == 0)
         table[untrained[untrained != PAD_ID]] = mean
-        layer.embeddings.assign(table.astype("float32"))
+        layer.embeddings.assign(full.astype("float32"))

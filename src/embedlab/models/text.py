@@ -17,11 +17,12 @@ import numpy as np
 from embedlab import artifacts
 from embedlab.data.columns import as_list
 from embedlab.errors import BundleError, ConfigError, DataError
-from embedlab.layers import check_ids
+from embedlab.layers import check_ids, use_sparse
 from embedlab.models.base import EmbeddingModel, EmbeddingTable, FromBundle
 from embedlab.models.pretrained import pretrained_rows
 from embedlab.models.recipes import build_model, get_recipe
 from embedlab.text.encoder import TextEncoder
+from embedlab.training.distribution import table_size
 from embedlab.training.evaluation import summarize
 from embedlab.training.label_stats import row_label_attribute
 from embedlab.training.metrics import classification_metrics, regression_metrics
@@ -69,6 +70,9 @@ class TextClassifier(EmbeddingModel):
         sparse: Optional boolean. Train the table row-sparsely
             (`embedlab.layers.sparse_embedding`); None (default): from
             `embedlab.layers.SPARSE_FROM_ROWS` rows.
+        mesh: Optional. Train on many devices: `"data=2,model=4"` (batches split on `data`,
+            tables' rows on `model`), `"auto"`, or a dict of axis sizes; None (default):
+            one device. See `embedlab.training.distribution`.
         verbose: Integer. Keras's progress output (0 silent, 1 bar, 2 a line per epoch).
         **hyperparameters: the recipe's own options (e.g. `filters`, `units`, `dropout`).
     """
@@ -105,10 +109,11 @@ class TextClassifier(EmbeddingModel):
         vectors_std: float | None = 0.2,
         vectors_on_bad_line: str = "error",
         sparse: bool | None = None,
+        mesh: Any = None,
         verbose: int = 0,
         **hyperparameters,
     ):
-        super().__init__(verbose=verbose)
+        super().__init__(verbose=verbose, mesh=mesh)
         self.sparse = sparse
         self.recipe = get_recipe(arch)
         self.arch = arch
@@ -213,16 +218,19 @@ class TextClassifier(EmbeddingModel):
         weights = self._pretrained_matrix()
         dim = weights.shape[1] if weights is not None else (self.dim or 64)
         keras.utils.set_random_seed(self.settings.seed)
-        self.model = build_model(
-            self.arch, input_dim=self.encoder.input_dim, length=self.length, dim=dim,
-            task=self.target.task, n_classes=max(self.target.n_classes, 2),
-            embedding_weights=weights, sparse=self.sparse, **self.hyperparameters,
-        )
-        self.dim = dim
-        self.history = train(
-            self.model, x, y, task=self.target.task, settings=self.settings,
-            phases=self._phases(), verbose=self.verbose, checkpoint=self.checkpoint,
-        )
+        rows = self.encoder.input_dim
+        with self._distributed({"embedding": table_size(rows, dim,
+                                                        sparse=use_sparse(rows, self.sparse))}):
+            self.model = build_model(
+                self.arch, input_dim=rows, length=self.length, dim=dim,
+                task=self.target.task, n_classes=max(self.target.n_classes, 2),
+                embedding_weights=weights, sparse=self.sparse, **self.hyperparameters,
+            )
+            self.dim = dim
+            self.history = train(
+                self.model, x, y, task=self.target.task, settings=self.settings,
+                phases=self._phases(), verbose=self.verbose, checkpoint=self.checkpoint,
+            )
         if self.history.validation is not None:
             self.evaluation = summarize(self.target, *self.history.validation, split="validation")
         vocab_rows = len(self.encoder.vocabulary)
