@@ -62,10 +62,57 @@ def mesh_option(value: str | None) -> dict:
     return {} if value is None else {"mesh": value}
 
 
+COORDINATOR_OPT = typer.Option(
+    None, "--coordinator",
+    help="Train over many processes (hosts): HOST:PORT of process 0, the same on every "
+    "process (or KERAS_DISTRIBUTION_JOB_ADDRESSES).",
+)
+NUM_PROCESSES_OPT = typer.Option(
+    None, "--num-processes",
+    help="The processes of a run over many (or KERAS_DISTRIBUTION_NUM_PROCESSES).",
+)
+PROCESS_ID_OPT = typer.Option(
+    None, "--process-id",
+    help="This process's id, 0 to --num-processes - 1; 0 writes the bundle "
+    "(or KERAS_DISTRIBUTION_PROCESS_ID).",
+)
+COORDINATOR_TIMEOUT_OPT = typer.Option(
+    45, "--coordinator-timeout",
+    help="Seconds to reach the coordinator, and of silence after which a process counts as "
+    "dead and the others stop.",
+)
+
+
+def distribution_options(mesh: str | None, coordinator: str | None, num_processes: int | None,
+                         process_id: int | None, timeout: int) -> dict:
+    """Join the run's other processes, when there are any (before JAX sees a device), and
+    return the models' `mesh` keyword: --mesh, or auto over several processes."""
+    from embedlab.training.processes import initialize
+
+    processes = initialize(coordinator, num_processes, process_id, timeout=timeout)
+    if processes > 1 and mesh is None:
+        mesh = "auto"
+    return mesh_option(mesh)
+
+
+def print_written(report) -> None:
+    """The closing line of a train command: where the bundle went (process 0), or that
+    another process writes it."""
+    if report.output is None:
+        from embedlab.training.processes import process_count, process_index
+
+        out.success(f"process {process_index()} of {process_count()} trained in "
+                    f"{report.seconds:.1f} s; process 0 writes the bundle")
+        return
+    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+
+
 def print_layout(model) -> None:
     """The line saying which layout a run trained on, when it ran on a mesh."""
     layout = getattr(model, "layout", None)
     if layout is not None:
         record = layout.record(model.model)
         mesh = ",".join(f"{axis}={size}" for axis, size in record["mesh"].items())
-        out.info(f"distribution: mesh {mesh}, sharded: {', '.join(record['sharded']) or 'none'}")
+        processes = f", {record['processes']} processes" if record["processes"] > 1 else ""
+        out.info(f"distribution: mesh {mesh}{processes}, sharded: "
+                 f"{', '.join(record['sharded']) or 'none'}")

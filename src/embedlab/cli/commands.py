@@ -9,13 +9,18 @@ import typer
 
 from embedlab.cli import _output as out
 from embedlab.cli._options import (
+    COORDINATOR_OPT,
+    COORDINATOR_TIMEOUT_OPT,
     MESH_OPT,
+    NUM_PROCESSES_OPT,
+    PROCESS_ID_OPT,
     REPORT_OPT,
     RESUME_OPT,
     TABLES_OPT,
+    distribution_options,
     keras_verbosity,
-    mesh_option,
     print_layout,
+    print_written,
     table_updates,
 )
 
@@ -61,6 +66,10 @@ def train_text(
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
     mesh: str = MESH_OPT,
+    coordinator: str = COORDINATOR_OPT,
+    num_processes: int = NUM_PROCESSES_OPT,
+    process_id: int = PROCESS_ID_OPT,
+    coordinator_timeout: int = COORDINATOR_TIMEOUT_OPT,
     report: bool = REPORT_OPT,
     resume: bool = RESUME_OPT,
     vectors: str = typer.Option(
@@ -102,6 +111,8 @@ def train_text(
             "pass one of --freeze, --fine-tune and --freeze-epochs. Received more than one."
         )
     out.info(f"reading {data}")
+    distributed = distribution_options(mesh, coordinator, num_processes, process_id,
+                                       coordinator_timeout)
     report, model = job(
         data, text=text, label=label, output=output, test=test, arch=arch, dim=dim,
         epochs=epochs, batch_size=batch_size, max_length=max_length, max_tokens=max_tokens,
@@ -109,7 +120,7 @@ def train_text(
         patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
         vectors=vectors, freeze=freeze, freeze_epochs=freeze_epochs, unknown=unknown,
         vectors_std=vectors_std or None, vectors_on_bad_line=on_bad_line,
-        sparse=table_updates(tables), **mesh_option(mesh),
+        sparse=table_updates(tables), **distributed,
         verbose=keras_verbosity(), report=report, resume=resume,
     )
     print_layout(model)
@@ -138,7 +149,7 @@ def print_train_report(report) -> None:
         out.table("metrics", ["split", "metric", "value"], rows)
     if report.report is not None:
         out.info(f"report: {report.report}")
-    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+    print_written(report)
 
 
 def predict(

@@ -9,13 +9,18 @@ import typer
 
 from embedlab.cli import _output as out
 from embedlab.cli._options import (
+    COORDINATOR_OPT,
+    COORDINATOR_TIMEOUT_OPT,
     MESH_OPT,
+    NUM_PROCESSES_OPT,
+    PROCESS_ID_OPT,
     REPORT_OPT,
     RESUME_OPT,
     TABLES_OPT,
+    distribution_options,
     keras_verbosity,
-    mesh_option,
     print_layout,
+    print_written,
     table_updates,
 )
 from embedlab.errors import ConfigError
@@ -125,6 +130,10 @@ def train_tabular(
     seed: int = typer.Option(0, "--seed", help="Seed for a repeatable run."),
     tables: str = TABLES_OPT,
     mesh: str = MESH_OPT,
+    coordinator: str = COORDINATOR_OPT,
+    num_processes: int = NUM_PROCESSES_OPT,
+    process_id: int = PROCESS_ID_OPT,
+    coordinator_timeout: int = COORDINATOR_TIMEOUT_OPT,
     report: bool = REPORT_OPT,
     resume: bool = RESUME_OPT,
 ) -> None:
@@ -149,6 +158,8 @@ def train_tabular(
             f"--hidden takes comma-separated whole numbers. Received {hidden!r}."
         ) from None
     out.info(f"reading {data}")
+    distributed = distribution_options(mesh, coordinator, num_processes, process_id,
+                                       coordinator_timeout)
     report, model = job(
         data, label=label, output=output, test=test, categorical=_names(categorical),
         numeric=_names(numeric), text=text, ignore=_names(ignore), task=task, positive=positive,
@@ -159,7 +170,7 @@ def train_tabular(
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
         class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
         resume=resume,
-        sparse=table_updates(tables), **mesh_option(mesh),
+        sparse=table_updates(tables), **distributed,
     )
     print_layout(model)
     out.info(f"task: {report.task} ({report.task_reason})")
@@ -195,7 +206,7 @@ def train_tabular(
         out.table("metrics", ["split", "metric", "value"], metric_rows)
     if report.report is not None:
         out.info(f"report: {report.report}")
-    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+    print_written(report)
 
 
 def train_recommender(
@@ -250,6 +261,10 @@ def train_recommender(
     ),
     tables: str = TABLES_OPT,
     mesh: str = MESH_OPT,
+    coordinator: str = COORDINATOR_OPT,
+    num_processes: int = NUM_PROCESSES_OPT,
+    process_id: int = PROCESS_ID_OPT,
+    coordinator_timeout: int = COORDINATOR_TIMEOUT_OPT,
     stream: bool = typer.Option(
         None, "--stream/--no-stream",
         help="Read the data in record batches, never whole (default: for a directory of "
@@ -274,6 +289,8 @@ def train_recommender(
     from embedlab.jobs.recommender import train_recommender as job
 
     out.info(f"reading {data}")
+    distributed = distribution_options(mesh, coordinator, num_processes, process_id,
+                                       coordinator_timeout)
     report, model = job(
         data, user=user, item=item, output=output, rating=rating, time_column=time_column,
         implicit=True if implicit else None, test=test, holdout=holdout, k=k,
@@ -282,7 +299,7 @@ def train_recommender(
         patience=patience, seed=seed, verbose=keras_verbosity(), report=report,
         resume=resume,
         min_count=min_count, hash_buckets=_buckets(hash_buckets), sparse=table_updates(tables),
-        stream=stream, **mesh_option(mesh),
+        stream=stream, **distributed,
     )
     print_layout(model)
     out.info(f"mode: {report.mode} ({report.mode_reason})")
@@ -319,7 +336,7 @@ def train_recommender(
         out.table("metrics", ["split", "metric", "value"], rows)
     if report.report is not None:
         out.info(f"report: {report.report}")
-    out.success(f"bundle written to {report.output} in {report.seconds:.1f} s")
+    print_written(report)
 
 
 def recommend(

@@ -14,9 +14,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from embedlab import artifacts, atomic, locks
+from embedlab.errors import ConfigError
 from embedlab.inspect.report import report_after_training
 from embedlab.models.base import EmbeddingModel
 from embedlab.training.checkpoint import Checkpoint, checkpoint_path
+from embedlab.training.processes import is_primary, process_count
 
 
 def save_with_report(
@@ -46,7 +48,19 @@ def claim_output(output: str | os.PathLike, model: EmbeddingModel | None = None,
     With a `model`, the run keeps a checkpoint beside the output after every epoch
     (`.NAME.checkpoint`, see `embedlab.training.checkpoint`): with `resume` it continues
     from the one an interrupted run of the same command (`run`: its options and inputs)
-    left, else an older one is discarded. It is removed once the bundle is written."""
+    left, else an older one is discarded. It is removed once the bundle is written.
+
+    In a run of many processes only process 0 does any of this; the others never touch
+    the output (they train alongside it and write nothing)."""
+    if process_count() > 1:
+        if resume:
+            raise ConfigError(
+                "--resume is not supported over several processes yet (each would need "
+                "process 0's checkpoint). Rerun without --resume, or on one process."
+            )
+        if not is_primary():
+            yield Path(output)
+            return
     path = artifacts.check_output(output)
     with locks.output_lock(path):
         atomic.remove_stale(path, locked=True)
@@ -109,7 +123,11 @@ def run_summary(model: EmbeddingModel) -> dict:
 
 def finish(report: RunReport, model: EmbeddingModel, output: str | os.PathLike, *,
            draw_report: bool, start: float, **save_options) -> RunReport:
-    """Save the bundle, draw its report, and note where both went and how long it took."""
+    """Save the bundle, draw its report, and note where both went and how long it took
+    (process 0 alone of a run of many; the others note no output)."""
+    if not is_primary():
+        report.seconds = time.perf_counter() - start
+        return report
     report.output, report.report = save_with_report(model, output, report=draw_report,
                                                     **save_options)
     report.seconds = time.perf_counter() - start

@@ -24,6 +24,7 @@ one-line warning.
 from __future__ import annotations
 
 import logging
+import random
 
 import keras
 
@@ -64,8 +65,10 @@ class BlockwiseUniform(keras.initializers.Initializer):
 
         n, dim = shape
         dtype = keras.backend.standardize_dtype(dtype or "float32")
-        seed = self.seed if self.seed is not None else int(
-            keras.random.randint((), 0, 2**31 - 1, dtype="int32"))
+        # Python's generator, as Keras's own initializers draw a default seed (seeded by
+        # keras.utils.set_random_seed): a random op here would be traced, not run, when a
+        # mesh builds the table inside a compiled function.
+        seed = self.seed if self.seed is not None else random.randint(0, 2**31 - 2)
         key = jax.random.PRNGKey(seed)
         block = self.rows
         low, high = self.minval, self.maxval

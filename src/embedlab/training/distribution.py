@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from embedlab.errors import ConfigError
+from embedlab.training.processes import process_count
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,15 @@ def parse_mesh(spec) -> MeshSpec | None:
             f"--mesh {describe(mesh)} uses {mesh.devices} devices; the sizes must multiply to "
             f"the {there} devices there are. Pass e.g. --mesh data={there} or --mesh auto."
         )
+    local = local_device_count()
+    if process_count() > 1 and local % mesh.model:
+        # each process must hold whole tables: a table split across processes cannot be
+        # read back (best epoch, checkpoints, the bundle) without a collective gather
+        raise ConfigError(
+            f"--mesh model={mesh.model} would split tables across processes; over "
+            f"{process_count()} processes the model axis must divide the {local} devices of "
+            f"one process. Pass e.g. --mesh data={there // local},model={local}."
+        )
     return mesh
 
 
@@ -142,9 +152,16 @@ def describe(mesh: MeshSpec) -> str:
 
 
 def device_count() -> int:
+    """The devices of every process together."""
     import jax
 
     return len(jax.devices())
+
+
+def local_device_count() -> int:
+    import jax
+
+    return jax.local_device_count()
 
 
 def device_memory() -> int:
@@ -169,7 +186,8 @@ def choose(spec: MeshSpec, tables: dict[str, TableSize], *, devices: int | None 
     memory = device_memory() if memory is None else memory
     if all(t.bytes() <= AUTO_SHARE * memory for t in tables.values()):
         return MeshSpec(data=devices, model=1)
-    return MeshSpec(data=1, model=devices)
+    model = local_device_count() if process_count() > 1 else devices  # see `parse_mesh`
+    return MeshSpec(data=devices // model, model=model)
 
 
 class Layout:
@@ -198,8 +216,19 @@ class Layout:
                     layouts[re.escape(path)] = axes
             self.distribution = _distribution_class("ModelParallel")(
                 layout_map=layouts, batch_dim_name="data")
+        # every process hands the steps the whole batch (see `get_data_layout`), so Keras
+        # must not expect a tf.data pipeline to split among the processes
+        self.distribution.auto_shard_dataset = False
         self.distribution.embedlab_layout = self
         self._batch_paths = batch_paths
+        self._output_paths = None
+
+    def replicate_outputs(self, model) -> None:
+        """Keep the outputs of `model` whole on every device. Over several processes a
+        batch split on `data` would leave each process only its own rows of the outputs,
+        which `predict` cannot bring back (an array spanning other processes' devices)."""
+        names = "|".join(re.escape(t._keras_history.operation.name) for t in model.outputs)
+        self._output_paths = re.compile(rf"(?:.*/)?(?:{names})/output")
 
     def table_rows(self, name: str, rows: int) -> int:
         """The rows table `name` is built with: `rows` up to a multiple of the model axis
@@ -212,6 +241,8 @@ class Layout:
         """The layout of an intermediate tensor: a table's output split on `data`."""
         import keras
 
+        if self._output_paths is not None and self._output_paths.fullmatch(path):
+            return keras.distribution.TensorLayout((None,), self.distribution.device_mesh)
         if self._batch_paths is None or self.mesh.data == 1 or not self._batch_paths.fullmatch(
                 path):
             return None
@@ -224,8 +255,8 @@ class Layout:
         if model is not None:
             held = {v.path for v in model.variables}
             wanted = [p for p in wanted if p in held]
-        return {"mesh": {"data": self.mesh.data, "model": self.mesh.model}, "processes": 1,
-                "sharded": wanted}
+        return {"mesh": {"data": self.mesh.data, "model": self.mesh.model},
+                "processes": process_count(), "sharded": wanted}
 
 
 def sharded_paths(name: str) -> dict[str, tuple]:

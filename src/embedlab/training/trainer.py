@@ -202,6 +202,7 @@ def train(
     from embedlab.training.checkpoint import assign, check_shapes, restore, save_phase_end
 
     keras.utils.set_random_seed(settings.seed)
+    _replicate_outputs_across_processes(model)
     phases = phases or [Phase(settings.epochs)]
     if batches is not None:
         tr, x_tr, y_tr = None, None, None
@@ -418,6 +419,18 @@ def fitting_model(model):
         fitted = RowSparseModel(model.inputs, model.outputs, name=f"{model.name}_row_sparse")
     _FITTING[model] = fitted
     return fitted
+
+
+def _replicate_outputs_across_processes(model) -> None:
+    """On a mesh over several processes, the model's outputs are kept whole on every
+    device (see `Layout.replicate_outputs`); one process keeps today's layout."""
+    import keras
+
+    from embedlab.training.processes import process_count
+
+    layout = getattr(keras.distribution.distribution(), "embedlab_layout", None)
+    if layout is not None and process_count() > 1:
+        layout.replicate_outputs(model)
 
 
 def _take(x, rows: np.ndarray):
