@@ -126,7 +126,7 @@ def run(runs: int = 5) -> dict:
         + f"\n\n- `explorer.select` agreed with `most_similar(key, topn={K}, "
         f"restrict_vocab={POINTS:,})` for {figures['agree']} of {figures['checked']} keys; "
         f"{page.answered} of the {POINTS:,} lists were left to `most_similar` itself "
-        "(near-ties), the rest settled by the grouped float32 search."
+        "(near-ties), the rest settled by the batched exact search."
         + f"\n- Console errors: {len(figures['errors'])}."
         + f"\n- Load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f}."
     )

@@ -97,7 +97,7 @@ def test_neighbors_equal_most_similar_for_a_vectors_file(glove):
     assert got == _most_similar_lists(loaded, words[:150], 10, 150)
 
 
-def test_the_grouped_search_of_large_tables_gives_most_similar_lists_too():
+def test_the_batched_search_of_large_tables_gives_most_similar_lists_too():
     rng = np.random.default_rng(5)
     matrix = rng.normal(size=(3000, 12)).astype(np.float32)
     matrix[10] = matrix[11]  # an exact tie
@@ -105,7 +105,7 @@ def test_the_grouped_search_of_large_tables_gives_most_similar_lists_too():
     matrix[30] = 0  # a zero row
     matrix[40:46] = matrix[40] + 1e-7  # near-duplicates
     vectors = WordVectors([f"w{i}" for i in range(3000)], matrix)
-    rows, scores, answered = page_neighbors(vectors, 3000, 10, whole_rows=0)
+    rows, scores, answered = page_neighbors(vectors, 3000, 10)
     keys = vectors.index_to_key
     got = [[keys[j] for j in row] for row in rows]
     assert got == _most_similar_lists(vectors, keys, 10, 3000)
