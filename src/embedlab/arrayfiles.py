@@ -23,7 +23,7 @@ from numpy.lib import format as npformat
 MAX_HEADER_BYTES = 1 << 16  # numpy writes a few hundred; it refuses over 10,000 unless told
 MAX_DEFLATE_RATIO = 1100  # deflate expands at most ~1032 times; a larger claim is a lie
 _LOW_LEVEL = (OSError, ValueError, EOFError, SyntaxError, TypeError, OverflowError,
-              struct.error, zlib.error, zipfile.BadZipFile, NotImplementedError, RuntimeError,
+              struct.error, zlib.error, zipfile.BadZipFile, RuntimeError,
               MemoryError)
 
 

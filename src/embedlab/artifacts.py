@@ -207,7 +207,7 @@ def _read_tables(path, layers: list[str], read) -> dict:
             with zipped.open("model.weights.h5") as raw, h5py.File(raw, "r") as weights:
                 return {name: read(_table(weights, keys[name], stored)) for name in layers}
     except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, RuntimeError,
-            NotImplementedError, zlib.error, zipfile.BadZipFile) as exc:
+            zlib.error, zipfile.BadZipFile) as exc:  # RuntimeError: NotImplementedError too
         raise BundleError(
             f"cannot read the tables of bundle {str(path)!r} from {MODEL} "
             f"({type(exc).__name__}: {exc}). Train the bundle again."

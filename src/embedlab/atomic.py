@@ -216,7 +216,6 @@ def commit_directory(tmp: Path, path: Path, *, keep_existing: bool = False) -> N
             _fsync(Path(root) / name)
     _fsync(tmp, directory=True)
     if path.is_symlink() or (path.exists() and not path.is_dir()):
-        shutil.rmtree(tmp, ignore_errors=True)
         raise ConfigError(
             f"{str(path)!r} is a file; expected a directory (or nothing) there to write a "
             "folder into. Pass another output path, or remove the file."

@@ -26,7 +26,7 @@ import logging
 import os
 import random
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,6 @@ class Checkpoint:
     path: Path
     fingerprint: str
     resume: bool = False
-    saved: int = field(default=0, init=False)  # epochs checkpointed by this process
 
     def load(self) -> Resumed | None:
         """The checkpoint to resume from; None without `resume` or when there is none."""
@@ -112,7 +111,6 @@ class Checkpoint:
                     with open(tmp / f"{name}.npz", "wb") as handle:
                         np.savez(handle, *values)
             (tmp / STATE).write_text(json.dumps(state), encoding="utf-8")
-        self.saved += 1
 
     def discard(self) -> None:
         """Remove the checkpoint (after the bundle is written, or before a fresh run)."""

@@ -265,11 +265,8 @@ def train(
         timer = EpochTimer()
 
         def row(values: dict, epoch: int, *, phase=phase, rate=rate, timer=timer) -> dict:
-            found = {k: float(v) for k, v in values.items()}
-            found.update(epoch=epoch + 1, phase=phase.name, learning_rate=rate)
-            if timer.seconds:
-                found["seconds"] = round(timer.seconds[-1], 3)
-            return found
+            return _epoch_row(values, epoch, phase.name, rate,
+                              timer.seconds[-1] if timer.seconds else None)
 
         if checkpoint is not None:
             stop.append(SaveCheckpoint(checkpoint, before, row, stopping, best_weights))
@@ -340,15 +337,20 @@ def _fit_phase(fitted, data, validation, phases, phase, batches, transform, sett
         data, validation_data=validation, epochs=end, initial_epoch=start,
         verbose=keras_verbose, callbacks=[*callbacks, *shown], **arrays,
     )
-    rows = []
-    for i in range(len(result.history.get("loss", []))):
-        found = {k: float(v[i]) for k, v in result.history.items()}
-        found.update(epoch=start + i + 1, phase=phase.name,
-                     learning_rate=phase.learning_rate or settings.learning_rate)
-        if i < len(timer.seconds):
-            found["seconds"] = round(timer.seconds[i], 3)
-        rows.append(found)
-    return rows
+    rate = phase.learning_rate or settings.learning_rate
+    return [_epoch_row({k: v[i] for k, v in result.history.items()}, start + i, phase.name,
+                       rate, timer.seconds[i] if i < len(timer.seconds) else None)
+            for i in range(len(result.history.get("loss", [])))]
+
+
+def _epoch_row(values: dict, epoch: int, phase: str, rate: float,
+               seconds: float | None) -> dict:
+    """The history row of epoch `epoch` (0-based): its figures, where it stands, its time."""
+    found = {k: float(v) for k, v in values.items()}
+    found.update(epoch=epoch + 1, phase=phase, learning_rate=rate)
+    if seconds is not None:
+        found["seconds"] = round(seconds, 3)
+    return found
 
 
 def chance_warning(task: str, y: np.ndarray, outputs: np.ndarray) -> str | None:
