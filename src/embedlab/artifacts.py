@@ -282,7 +282,8 @@ def load_model(path: str | os.PathLike):
     """Load the bundle's Keras model."""
     import keras
 
-    import embedlab.layers.sparse_embedding  # noqa: F401  (registers embedlab's layers)
+    import embedlab.layers.numeric  # noqa: F401  (registers embedlab's layers)
+    import embedlab.layers.sparse_embedding  # noqa: F401
 
     target = Path(path) / MODEL
     try:

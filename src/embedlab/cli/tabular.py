@@ -106,12 +106,16 @@ def train_tabular(
         None, "--hash-buckets", "--hash",
         help="COLUMN=N: hash a very large column into N buckets (a stable hash).",
     ),
-    min_count: int = typer.Option(1, "--min-count", help="Rarer values share the unknown row."),
+    min_count: int = typer.Option(
+        None, "--min-count",
+        help="Rarer values share the unknown row (default: 20, fewer under 4,000 rows)."),
     missing_values: str = typer.Option(
         "?", "--missing-values", help="Comma-separated text that means missing ('' for none)."
     ),
     numeric_scaling: str = typer.Option(
-        "quantile", "--numeric-scaling", help="quantile (robust to long tails) or standard."
+        "ple", "--numeric-scaling",
+        help="ple (each number encoded over label-aware bins and embedded), quantile (the "
+        "number's place among the training quantiles) or standard.",
     ),
     hidden: str = typer.Option("200,100", "--hidden", help="Units of the hidden layers."),
     dropout: float = typer.Option(0.1, "--dropout", help="Dropout after each hidden layer."),
@@ -198,7 +202,8 @@ def train_tabular(
     unknown = report.test.get("unknown_values") if report.test else None
     if unknown:
         shown = ", ".join(f"{c} {n}" for c, n in unknown.items())
-        out.info(f"test values never seen in training (unknown row): {shown}")
+        out.info("test values without a row of their own (unseen or rare in training: the "
+                 f"unknown row): {shown}")
     out.info(f"epochs: {report.epochs_run} run, best {report.best_epoch} (restored); "
              f"{report.parameters:,} parameters")
     metric_rows = _metric_rows(("validation", report.validation), ("test", report.test))

@@ -1,9 +1,9 @@
 """TabularModel: entity embeddings for the categorical columns of a table.
 
-Each categorical column gets its own vocabulary and embedding table; numeric columns are
-normalised; an optional text column is encoded by the text encoder and averaged; all of it is
-concatenated into an MLP with dropout. The columns are handled by the preprocessor
-(`embedlab.models.tabular_preprocessor`).
+Each categorical column gets its own vocabulary and embedding table; each numeric column is
+encoded piecewise-linearly over label-aware bins and embedded; an optional text column is
+encoded by the text encoder and averaged; all of it is concatenated into an MLP with
+dropout. The columns are handled by `embedlab.models.tabular_preprocessor`.
 
     model = TabularModel().fit(table, "income")     # column types inferred
     model.evaluate(test, "income")                  # {"auc": ..., "accuracy": ...}
@@ -27,6 +27,7 @@ from embedlab.data.columns import as_table, labelled_rows, numeric_values
 from embedlab.errors import BundleError, ConfigError, DataError
 from embedlab.layers.categorical import rule_text
 from embedlab.models.base import EmbeddingModel, EmbeddingTable
+from embedlab.models.numeric_bins import tree_targets
 from embedlab.models.tabular_network import fill_untrained_rows, network_tables, tabular_network
 from embedlab.models.tabular_preprocessor import (
     NumericScaler,
@@ -46,7 +47,7 @@ from embedlab.training.evaluation import summarize
 from embedlab.training.label_stats import row_label_attribute
 from embedlab.training.metrics import classification_metrics, regression_metrics
 from embedlab.training.targets import Target
-from embedlab.training.trainer import TrainSettings, train
+from embedlab.training.trainer import TrainSettings, split_validation, train
 from embedlab.vectors.wordvectors import WordVectors
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,16 @@ class TabularModel(EmbeddingModel):
         positive: Optional. The positive class of a binary task (default: the larger value).
         embedding_sizes: Optional dict. Vector size per categorical column; the others follow
             `embedding_size` (fastai's `min(600, round(1.6 * n ** 0.56))`).
-        min_count: Integer. Values seen fewer times in training share the unknown row.
+        min_count: Optional integer. Values seen fewer times in training share the unknown
+            row; None (default): `rare_count` of the training rows (20 from 4,000 rows).
         hash_buckets: Optional dict. Columns to hash into this many buckets each.
         max_values: Optional integer. A column with more distinct values is hashed into
             this many buckets (with a warning); None (default) keeps every value.
         missing_values: List of strings. Text that means a value is missing (default `?`).
-        numeric_scaling: String. `quantile` (default) or `standard`; see `NumericScaler`.
+        numeric_scaling: String. `ple` (default): each number encoded piecewise-linearly over
+            bins that a one-column tree on the label draws, then embedded per column;
+            `quantile` or `standard`: the scaled number itself. See `NumericScaler`.
+        numeric_dim: Integer. Vector size of each numeric column under `ple`.
         encoding: String. `embedding` (default) learns a table per categorical column;
             `onehot` feeds the same MLP one-hot vectors instead (for comparison; such a
             model has no vectors to export or transform with).
@@ -106,11 +111,12 @@ class TabularModel(EmbeddingModel):
         task: str | None = None,
         positive: Any = None,
         embedding_sizes: dict[str, int] | None = None,
-        min_count: int = 1,
+        min_count: int | None = None,
         hash_buckets: dict[str, int] | None = None,
         max_values: int | None = None,
         missing_values: list[str] | tuple[str, ...] = ("?",),
-        numeric_scaling: str = "quantile",
+        numeric_scaling: str = "ple",
+        numeric_dim: int = 16,
         encoding: str = "embedding",
         hidden: tuple[int, ...] | list[int] = (200, 100),
         dropout: float = 0.1,
@@ -131,21 +137,19 @@ class TabularModel(EmbeddingModel):
         super().__init__(verbose=verbose, mesh=mesh)
         self.sparse = sparse
         if encoding not in ENCODINGS:
-            raise ConfigError(
-                f"`encoding` must be one of {', '.join(ENCODINGS)}. "
-                f"Received: encoding={encoding!r}."
-            )
+            raise ConfigError(f"`encoding` must be one of {', '.join(ENCODINGS)}. "
+                              f"Received: encoding={encoding!r}.")
         hidden = tuple(hidden)
         if not hidden or any(not isinstance(h, int) or h < 1 for h in hidden):
-            raise ConfigError(
-                f"`hidden` must be a non-empty list of positive integers. Received: "
-                f"hidden={hidden!r}."
-            )
+            raise ConfigError("`hidden` must be a non-empty list of positive integers. "
+                              f"Received: hidden={hidden!r}.")
         if not 0 <= dropout < 1:
             raise ConfigError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}.")
         values_cap = 1 if max_values is None else max_values
-        for name, value in (("min_count", min_count), ("max_values", values_cap),
-                            ("text_dim", text_dim), ("text_max_tokens", text_max_tokens)):
+        for name, value in (("min_count", 1 if min_count is None else min_count),
+                            ("max_values", values_cap),
+                            ("text_dim", text_dim), ("text_max_tokens", text_max_tokens),
+                            ("numeric_dim", numeric_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}.")
         self.preprocessor = TabularPreprocessor(
@@ -161,6 +165,7 @@ class TabularModel(EmbeddingModel):
         self.hidden = hidden
         self.dropout = float(dropout)
         self.text_dim = text_dim
+        self.numeric_dim = numeric_dim
         self.settings = TrainSettings(
             epochs=epochs, batch_size=batch_size, validation_split=validation_split,
             patience=patience, learning_rate=learning_rate, class_weight=class_weight, seed=seed,
@@ -200,18 +205,22 @@ class TabularModel(EmbeddingModel):
         """
         table, labels, dropped = labelled_rows(data, y, "the training data")
         self.label = y if isinstance(y, str) else None
-        self.preprocessor.fit(table, self.label)
         self.target = Target.infer(labels, task=self.task, positive=self.positive)
-        x, _ = self.preprocessor.inputs(table)
         target = self.target.encode(labels)
+        held_out = self.settings.validation_split > 0  # bins from the training rows only
+        rows = split_validation(len(target), self.settings.validation_split,
+                                self.settings.seed)[0] if held_out else None
+        self.preprocessor.fit(table, self.label, targets=tree_targets(self.target.task, target),
+                              rows=rows)
+        x, _ = self.preprocessor.inputs(table)
         import keras
 
         keras.utils.set_random_seed(self.settings.seed)
-        with self._distributed(network_tables(self.preprocessor, encoding=self.encoding,
-                                              text_dim=self.text_dim, sparse=self.sparse)):
-            self.model = tabular_network(self.preprocessor, self.target, encoding=self.encoding,
-                                         hidden=self.hidden, dropout=self.dropout,
-                                         text_dim=self.text_dim, sparse=self.sparse)
+        shape = {"encoding": self.encoding, "text_dim": self.text_dim, "sparse": self.sparse}
+        with self._distributed(network_tables(self.preprocessor, **shape)):
+            self.model = tabular_network(self.preprocessor, self.target, hidden=self.hidden,
+                                         dropout=self.dropout, numeric_dim=self.numeric_dim,
+                                         **shape)
             self.history = train(self.model, x, target, task=self.target.task,
                                  settings=self.settings, verbose=self.verbose,
                                  checkpoint=self.checkpoint)
@@ -225,12 +234,9 @@ class TabularModel(EmbeddingModel):
             name, values = row_label_attribute(
                 self.target, x[input_name(i, column)], target, vocab.input_dim)
             self.attributes[column] = {name: values}
-        self.data_summary = {
-            "train_rows": table.num_rows,
-            "dropped_missing_label": dropped,
-            "columns": self.describe_columns(),
-            "parameters": int(self.model.count_params()),
-        }
+        self.data_summary = {"train_rows": table.num_rows, "dropped_missing_label": dropped,
+                             "columns": self.describe_columns(),
+                             "parameters": int(self.model.count_params())}
         return self
 
     # ---------------------------------------------------------------- prediction
@@ -244,7 +250,8 @@ class TabularModel(EmbeddingModel):
         if unknown:
             shown = ", ".join(f"{c!r}: {n}" for c, n in unknown.items())
             log.warning(
-                "values never seen in training (they use the column's unknown row): %s", shown
+                "values without a row of their own (never seen in training, or rarer there than "
+                "min_count; they use the column's unknown row): %s", shown
             )
         return x
 
@@ -404,6 +411,7 @@ class TabularModel(EmbeddingModel):
         return {
             **self.preprocessor.options, "encoding": self.encoding,
             "hidden": list(self.hidden), "dropout": self.dropout, "text_dim": self.text_dim,
+            "numeric_dim": self.numeric_dim,
             "task": self.task, "positive": self.positive,
         }
 

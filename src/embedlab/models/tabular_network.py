@@ -20,10 +20,11 @@ from embedlab.training.targets import Target
 
 def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encoding: str,
                     hidden: tuple[int, ...], dropout: float, text_dim: int,
-                    sparse: bool | None = None):
+                    numeric_dim: int = 16, sparse: bool | None = None):
     """The network: one table per categorical column (or one-hot vectors), the numeric
-    block, the averaged words of the text column, concatenated into ReLU layers with
-    dropout and the task's head."""
+    columns (each embedded from its piecewise-linear encoding, or scaled numbers), the
+    averaged words of the text column, concatenated into ReLU layers with dropout and the
+    task's head."""
     import keras
 
     inputs, parts = [], []
@@ -41,8 +42,15 @@ def tabular_network(preprocessor: TabularPreprocessor, target: Target, *, encodi
             )
         inputs.append(ids)
         parts.append(table(ids))
-    width = sum(preprocessor.scalers[c].width for c in preprocessor.numeric_columns)
-    if width:
+    width = preprocessor.numeric_width
+    if width and preprocessor.numeric_scaling == "ple":
+        from embedlab.layers.numeric import NumericEmbedding
+
+        shape = (len(preprocessor.numeric_columns), width)
+        numbers = keras.Input(shape=shape, dtype="float32", name=NUMERIC_INPUT)
+        inputs.append(numbers)
+        parts.append(NumericEmbedding(numeric_dim, name="numeric_embedding")(numbers))
+    elif width:
         numbers = keras.Input(shape=(width,), dtype="float32", name=NUMERIC_INPUT)
         inputs.append(numbers)
         parts.append(numbers)

