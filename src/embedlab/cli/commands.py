@@ -35,7 +35,7 @@ def train_text(
     text: str = typer.Option(..., "--text", help="Column holding the text."),
     label: str = typer.Option(..., "--label", help="Column holding the label."),
     output: Path = typer.Option(..., "--output", "-o", help="Directory to write the bundle to."),
-    arch: str = typer.Option("cnn", "--arch", help="Recipe: cnn, bag, bilstm, lstm, flatten."),
+    arch: str = typer.Option("bag", "--arch", help="Recipe: bag, cnn, bilstm, lstm, flatten."),
     dim: int = typer.Option(
         None, "--dim", help="Embedding dimension (default 64, or the vectors' dimension)."
     ),
@@ -200,10 +200,13 @@ def demo(
     """
     from embedlab.jobs.demo import run_demo
 
-    out.info("Amazon fine-food reviews, label `score` (positive class 'great'), cnn from GloVe")
+    out.info("Amazon fine-food reviews, label `score` (positive class 'great'), the bag "
+             "recipe from GloVe")
     report = run_demo(output=output, epochs=epochs, seed=seed, verbose=keras_verbosity())
     out.info(f"{report.train_rows} training rows, {report.test_rows} test rows; vectors: "
-             f"{report.vectors}, frozen for {report.freeze_epochs} epochs, then fine-tuned")
+             f"{report.vectors}, " + (f"frozen for {report.freeze_epochs} epochs, then "
+                                        "fine-tuned" if report.freeze_epochs else
+                                        "fine-tuned from the start"))
     print_train_report(report.training)
     ours = report.training.test.get("auc")
     if ours is not None and report.baseline:

@@ -35,7 +35,7 @@ class DemoReport:
 
 def run_demo(
     *, output: Path, epochs: int = 10, seed: int = 0, verbose: int = 0, vectors: str = VECTORS,
-    freeze_epochs: int = 2,
+    freeze_epochs: int = 0,
 ) -> DemoReport:
     """Train the demo model on the fine-food reviews, evaluate it on their test split and
     predict two reviews; returns what a user needs to see."""
@@ -43,7 +43,7 @@ def run_demo(
     wv = WordVectors.load(vectors)
     training, clf = train_text(
         train, text="review", label="score", output=output, test=test, positive="great",
-        arch="cnn", epochs=epochs, seed=seed, verbose=verbose, vectors=wv,
+        arch="bag", epochs=epochs, seed=seed, verbose=verbose, vectors=wv,
         freeze_epochs=freeze_epochs,
     )
     columns = clf.prediction_columns(SAMPLES)

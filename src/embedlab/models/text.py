@@ -40,7 +40,7 @@ class TextClassifier(EmbeddingModel):
     """A text model on an embedding recipe, for binary, multi-class or regression labels.
 
     Args:
-        arch: String. Recipe: `cnn` (default), `bag`, `bilstm`, `lstm` or `flatten`.
+        arch: String. Recipe: `bag` (default), `cnn`, `bilstm`, `lstm` or `flatten`.
         dim: Integer. Embedding dimension.
         max_tokens: Integer. Vocabulary size, the padding and unknown ids included.
         min_count: Integer. Words seen fewer times in training map to unknown.
@@ -85,7 +85,7 @@ class TextClassifier(EmbeddingModel):
     def __init__(
         self,
         *,
-        arch: str = "cnn",
+        arch: str = "bag",
         dim: int | None = None,
         max_tokens: int | None = 20000,
         min_count: int = 1,
