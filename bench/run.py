@@ -12,7 +12,7 @@ import time
 
 ALL = [
     "encoding", "train_speed", "text_quality", "text_vectors", "vectors_load", "vectors_eval",
-    "tabular", "recommender", "neighbors", "startup", "big_tables", "explore",
+    "tabular", "recommender", "neighbors", "startup", "big_tables", "explore", "distributed",
 ]
 
 
