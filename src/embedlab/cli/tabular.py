@@ -191,8 +191,9 @@ def train_tabular(
             detail = ", ".join([f"{size} -> {c['dim']}-d"]
                                + [f"{c[k]} {k}" for k in ("missing", "rare") if c[k]])
         elif c["kind"] == "numeric":
-            detail = ", ".join([f"{c['scaling']} scaling"]
-                               + [f"{c['missing']} missing"] * bool(c["missing"]))
+            how = (f"{c['bins']} label-aware bins, embedded" if c["scaling"] == "ple"
+                   else f"{c['scaling']} scaling")
+            detail = ", ".join([how] + [f"{c['missing']} missing"] * bool(c["missing"]))
         elif c["kind"] == "text":
             detail = f"{c['vocabulary']} words, length {c['length']}, {c['dim']}-d"
         else:
