@@ -60,8 +60,8 @@ def test_piecewise_linear_counts_the_bins_below_and_the_place_inside():
 
 
 def test_tree_targets_one_hot_classes_and_one_column_otherwise():
-    assert tree_targets("multiclass", np.array([0, 2, 1])).tolist() == [
-        [1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    assert tree_targets("multiclass", np.array([0, 2, 1]), 4).tolist() == [
+        [1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]
     assert tree_targets("binary", np.array([0.0, 1.0])).shape == (2, 1)
 
 

@@ -81,11 +81,11 @@ def label_edges(values: np.ndarray, targets: np.ndarray, *, max_bins: int = MAX_
     return np.unique(np.array([v[0], *splits, v[-1]], dtype="float64"))
 
 
-def tree_targets(task: str, encoded: np.ndarray) -> np.ndarray:
+def tree_targets(task: str, encoded: np.ndarray, n_classes: int = 2) -> np.ndarray:
     """Encoded labels (0/1, class ids or standardised numbers) as `label_edges` reads them:
-    one-hot classes for `multiclass`, else one column."""
+    one-hot over the `n_classes` classes for `multiclass`, else one column."""
     if task == "multiclass":
-        return np.eye(int(encoded.max()) + 1, dtype="float32")[encoded]
+        return np.eye(n_classes, dtype="float32")[encoded]
     return np.asarray(encoded, dtype="float32")[:, None]
 
 

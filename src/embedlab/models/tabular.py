@@ -210,8 +210,8 @@ class TabularModel(EmbeddingModel):
         held_out = self.settings.validation_split > 0  # bins from the training rows only
         rows = split_validation(len(target), self.settings.validation_split,
                                 self.settings.seed)[0] if held_out else None
-        self.preprocessor.fit(table, self.label, targets=tree_targets(self.target.task, target),
-                              rows=rows)
+        bins_by = tree_targets(self.target.task, target, self.target.n_classes)
+        self.preprocessor.fit(table, self.label, targets=bins_by, rows=rows)
         x, _ = self.preprocessor.inputs(table)
         import keras
 
