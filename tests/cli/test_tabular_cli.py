@@ -1,3 +1,5 @@
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -28,7 +30,8 @@ def tabular(tmp_path_factory):
     pq.write_table(make_table(80, seed=1).drop_columns(["note"]), test)
     out = root / "bundle"
     result = _invoke("train", "tabular", data, "--label", "x", "--categorical", "size",
-                     "--embedding-size", "color=3", "--epochs", "3", "--batch-size", "32",
+                     "--embedding-size", "color=3", "--numeric-dim", "5", "--epochs", "3",
+                     "--batch-size", "32",
                      "--validation-split", "0", "--test", test, "-o", out)
     assert result.exit_code == 0, result.output
     return root, out, result.output
@@ -42,6 +45,8 @@ def test_train_tabular_prints_column_types_rows_and_metrics(tabular):
                  "rmse"):
         assert line in printed, line
     assert "-> 3-d" in printed and (out / "categorical.json").exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["numeric_dim"] == 5
 
 
 def test_predict_and_similar_read_a_tabular_bundle(tabular, tmp_path):
@@ -93,6 +98,8 @@ def test_recommend_and_similar_on_the_command_line(recommender):
     "args,message",
     [
         (["train", "tabular", "{data}", "--label", "lable"], "label column 'lable' is not in"),
+        (["train", "tabular", "{data}", "--label", "x", "--numeric-dim", "0"],
+         "`numeric_dim` must be an integer >= 1"),
         (["train", "tabular", "{data}", "--label", "x", "--numeric", "color"],
          "column 'color' is numeric but holds text"),
         (["train", "tabular", "{data}", "--label", "x", "--embedding-size", "color"],

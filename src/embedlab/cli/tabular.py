@@ -117,6 +117,8 @@ def train_tabular(
         help="ple (each number encoded over label-aware bins and embedded), quantile (the "
         "number's place among the training quantiles) or standard.",
     ),
+    numeric_dim: int = typer.Option(
+        16, "--numeric-dim", help="Vector size of each numeric column under ple."),
     hidden: str = typer.Option("200,100", "--hidden", help="Units of the hidden layers."),
     dropout: float = typer.Option(0.1, "--dropout", help="Dropout after each hidden layer."),
     epochs: int = typer.Option(20, "--epochs", help="Most epochs (early stopping may end sooner)."),
@@ -170,6 +172,7 @@ def train_tabular(
         embedding_sizes=_pairs(embedding_size, "--embedding-size"),
         hash_buckets=_pairs(hash_buckets, "--hash"), min_count=min_count,
         missing_values=[v for v in missing_values.split(",") if v], numeric_scaling=numeric_scaling,
+        numeric_dim=numeric_dim,
         hidden=units, dropout=dropout, epochs=epochs, batch_size=batch_size,
         validation_split=validation_split, patience=patience, learning_rate=learning_rate,
         class_weight=class_weight, seed=seed, verbose=keras_verbosity(), report=report,
